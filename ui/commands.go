@@ -1,0 +1,232 @@
+package ui
+
+import (
+	"context"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+
+	"accsyn-sites/client"
+	"accsyn-sites/model"
+)
+
+// changeOp names an API call in logs, status lines and result messages.
+type changeOp int
+
+const (
+	opLoad changeOp = iota
+	opCreate
+	opEdit
+	opEnable
+	opDisable
+	opMakeMain
+	opDelete
+)
+
+// String returns the verb of the operation, as used in messages.
+func (o changeOp) String() string {
+	switch o {
+	case opCreate:
+		return "create"
+	case opEdit:
+		return "edit"
+	case opEnable:
+		return "enable"
+	case opDisable:
+		return "disable"
+	case opMakeMain:
+		return "make main"
+	case opDelete:
+		return "delete"
+	}
+	return "load"
+}
+
+// request is one API call in flight.
+type request struct {
+	op   changeOp
+	id   model.ID
+	code string
+}
+
+// pendingChange is a status change shown on its row before the backend
+// answers.
+type pendingChange struct {
+	seq    uint64
+	op     changeOp
+	status string
+}
+
+// sitesLoadedMsg carries a complete load: the sites, every server and the
+// active transfers.
+type sitesLoadedMsg struct {
+	seq       uint64
+	identity  client.Identity
+	loggedIn  bool
+	sites     []model.Site
+	servers   []model.Server
+	transfers []model.Transfer
+}
+
+// siteSavedMsg reports a created or changed site as the backend returned it.
+type siteSavedMsg struct {
+	seq  uint64
+	op   changeOp
+	id   model.ID
+	site model.Site
+}
+
+// siteDeletedMsg reports a deleted site.
+type siteDeletedMsg struct {
+	seq  uint64
+	id   model.ID
+	code string
+}
+
+// apiFailedMsg reports a failed call of any kind.
+type apiFailedMsg struct {
+	seq uint64
+	op  changeOp
+	id  model.ID
+	err error
+	// loggedOut is set when a load failed in a way that calls for a new
+	// login on the next attempt.
+	loggedOut bool
+}
+
+// refreshTickMsg fires the automatic refresh.
+type refreshTickMsg struct{ gen uint64 }
+
+// activeTransfersQuery selects the transfers that still run or may run.
+const activeTransfersQuery = "status not in (done,aborted)"
+
+// nextSeq returns a fresh request sequence number and records the request.
+func (m *Model) nextSeq(r request) uint64 {
+	m.seq++
+	m.requests[m.seq] = r
+	return m.seq
+}
+
+// startLoad returns the command that logs in when needed and loads sites,
+// servers and transfers, plus the spinner when it was not running.
+func (m *Model) startLoad() tea.Cmd {
+	if m.backend == nil {
+		return nil
+	}
+	seq := m.nextSeq(request{op: opLoad})
+	m.loadSeq = seq
+	m.loading = true
+	backend := m.backend
+	identity, loggedIn := m.identity, m.loggedIn
+	timeout := m.callTimeout
+	load := func() tea.Msg {
+		ctx, cancel := context.WithTimeout(context.Background(), timeout)
+		defer cancel()
+		if !loggedIn {
+			id, err := backend.Login(ctx)
+			if err != nil {
+				return apiFailedMsg{seq: seq, op: opLoad, err: err, loggedOut: true}
+			}
+			identity, loggedIn = id, true
+		}
+		sites, err := backend.FindSites(ctx, client.FindOptions{})
+		if err != nil {
+			return apiFailedMsg{seq: seq, op: opLoad, err: err, loggedOut: needsLogin(err)}
+		}
+		servers, err := backend.FindServers(ctx, "")
+		if err != nil {
+			return apiFailedMsg{seq: seq, op: opLoad, err: err, loggedOut: needsLogin(err)}
+		}
+		transfers, err := backend.FindTransfers(ctx, activeTransfersQuery)
+		if err != nil {
+			return apiFailedMsg{seq: seq, op: opLoad, err: err, loggedOut: needsLogin(err)}
+		}
+		return sitesLoadedMsg{seq: seq, identity: identity, loggedIn: loggedIn,
+			sites: sites, servers: servers, transfers: transfers}
+	}
+	return tea.Batch(load, m.startSpinner())
+}
+
+// needsLogin reports whether a failed call should be followed by a new
+// login: the backend was gone or rejected the session.
+func needsLogin(err error) bool {
+	switch client.KindOf(err) {
+	case client.KindUnreachable, client.KindTimeout, client.KindAuth:
+		return true
+	}
+	return false
+}
+
+// createSite returns the command that creates a site.
+func (m *Model) createSite(fields map[string]any, code string) (uint64, tea.Cmd) {
+	seq := m.nextSeq(request{op: opCreate, code: code})
+	backend := m.backend
+	timeout := m.callTimeout
+	call := func() tea.Msg {
+		ctx, cancel := context.WithTimeout(context.Background(), timeout)
+		defer cancel()
+		site, err := backend.CreateSite(ctx, fields)
+		if err != nil {
+			return apiFailedMsg{seq: seq, op: opCreate, err: err}
+		}
+		return siteSavedMsg{seq: seq, op: opCreate, id: site.ID, site: site}
+	}
+	return seq, tea.Batch(call, m.startSpinner())
+}
+
+// updateSite returns the command that sends changes to one site.
+func (m *Model) updateSite(op changeOp, site model.Site, changes map[string]any) (uint64, tea.Cmd) {
+	seq := m.nextSeq(request{op: op, id: site.ID, code: site.Code})
+	backend := m.backend
+	timeout := m.callTimeout
+	id := site.ID
+	call := func() tea.Msg {
+		ctx, cancel := context.WithTimeout(context.Background(), timeout)
+		defer cancel()
+		saved, err := backend.UpdateSite(ctx, id, changes)
+		if err != nil {
+			return apiFailedMsg{seq: seq, op: op, id: id, err: err}
+		}
+		return siteSavedMsg{seq: seq, op: op, id: id, site: saved}
+	}
+	return seq, tea.Batch(call, m.startSpinner())
+}
+
+// deleteSite returns the command that deletes one site.
+func (m *Model) deleteSite(site model.Site) (uint64, tea.Cmd) {
+	seq := m.nextSeq(request{op: opDelete, id: site.ID, code: site.Code})
+	backend := m.backend
+	timeout := m.callTimeout
+	id, code := site.ID, site.Code
+	call := func() tea.Msg {
+		ctx, cancel := context.WithTimeout(context.Background(), timeout)
+		defer cancel()
+		if err := backend.DeleteSite(ctx, id); err != nil {
+			return apiFailedMsg{seq: seq, op: opDelete, id: id, err: err}
+		}
+		return siteDeletedMsg{seq: seq, id: id, code: code}
+	}
+	return seq, tea.Batch(call, m.startSpinner())
+}
+
+// startSpinner starts the spinner's tick loop unless it runs already. The
+// loop stops by itself once no call is in flight (see the spinner case in
+// Update), so an idle program is not woken.
+func (m *Model) startSpinner() tea.Cmd {
+	if m.spinning {
+		return nil
+	}
+	m.spinning = true
+	return m.spinner.Tick
+}
+
+// scheduleRefresh arms the automatic refresh timer. A generation number
+// makes sure only one timer is live.
+func (m *Model) scheduleRefresh() tea.Cmd {
+	if m.opts.Refresh <= 0 {
+		return nil
+	}
+	m.refreshGen++
+	gen := m.refreshGen
+	return tea.Tick(m.opts.Refresh, func(time.Time) tea.Msg { return refreshTickMsg{gen: gen} })
+}

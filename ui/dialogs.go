@@ -1,0 +1,385 @@
+package ui
+
+import (
+	"fmt"
+	"reflect"
+	"strings"
+
+	tea "charm.land/bubbletea/v2"
+	"charm.land/huh/v2"
+
+	"accsyn-sites/model"
+	"accsyn-sites/theme"
+)
+
+// formValues are the texts typed into a site dialog. The form fields write
+// into them, so a rebuilt form keeps everything typed.
+type formValues struct {
+	Name        string
+	Code        string
+	Description string
+	Metadata    string
+}
+
+// formDialog is the create or edit dialog: a Huh form plus the backend's
+// answer to the last submit.
+type formDialog struct {
+	op      changeOp // opCreate or opEdit
+	site    model.Site
+	builtin bool
+	values  *formValues
+	form    *huh.Form
+
+	// liveErr is the first validation error of what is typed now;
+	// backendErr is the backend's message for the last submit.
+	liveErr    string
+	backendErr string
+	saving     bool
+	seq        uint64
+
+	styles *theme.Styles
+	width  int
+	height int
+}
+
+// dialogMaxWidth keeps dialogs readable on wide terminals.
+const dialogMaxWidth = 64
+
+func newCreateDialog(m *Model) *formDialog {
+	d := &formDialog{op: opCreate, values: &formValues{}}
+	d.build(m)
+	return d
+}
+
+func newEditDialog(m *Model, site model.Site) *formDialog {
+	d := &formDialog{
+		op:      opEdit,
+		site:    site,
+		builtin: site.Builtin(),
+		values: &formValues{
+			Name:        site.Name,
+			Description: site.Description,
+			Metadata:    strings.TrimSuffix(model.FormatMetadata(site.Metadata), "\n"),
+		},
+	}
+	d.build(m)
+	return d
+}
+
+// build makes a fresh Huh form over the dialog's values, sized to the
+// terminal. It is called on open, on resize and after each submit, because
+// a submitted Huh form stops taking input.
+func (d *formDialog) build(m *Model) tea.Cmd {
+	d.styles = m.styles
+	v := d.values
+	var fields []huh.Field
+
+	if d.op == opCreate || !d.builtin {
+		fields = append(fields, huh.NewInput().
+			Key("name").
+			Title("Name").
+			Description("1 to 32 characters: A-Z a-z 0-9 _ . -").
+			CharLimit(model.MaxNameLength*2).
+			Value(&v.Name).
+			Validate(model.ValidateName))
+	}
+	if d.op == opCreate {
+		fields = append(fields, huh.NewInput().
+			Key("code").
+			Title("Code (optional)").
+			DescriptionFunc(func() string { return codeHint(v.Name, v.Code) }, v).
+			CharLimit(model.MaxNameLength*2).
+			Value(&v.Code).
+			Validate(validateOptionalCode))
+	}
+	fields = append(fields, huh.NewInput().
+		Key("description").
+		Title("Description").
+		Value(&v.Description))
+	if d.op == opEdit {
+		fields = append(fields, huh.NewText().
+			Key("metadata").
+			Title("Metadata").
+			Description("key = value, one per line; ctrl+j adds a line").
+			Lines(4).
+			ExternalEditor(false).
+			Value(&v.Metadata).
+			Validate(validateMetadata))
+	}
+
+	d.form = huh.NewForm(huh.NewGroup(fields...)).
+		WithTheme(m.styles.Form()).
+		WithShowHelp(false).
+		WithShowErrors(true)
+	d.resize(m.width, m.height)
+	d.validateLive()
+	return d.form.Init()
+}
+
+// codeHint describes the code field: the code that will be made from the
+// name when the field stays empty.
+func codeHint(name, code string) string {
+	if code != "" {
+		return "the site's identifier in the API and in paths"
+	}
+	if name == "" {
+		return "empty: made from the name"
+	}
+	return "empty: the code will be " + safeText(model.CodeFromName(name))
+}
+
+func validateOptionalCode(code string) error {
+	if code == "" {
+		return nil
+	}
+	return model.ValidateCode(code)
+}
+
+func validateMetadata(text string) error {
+	_, err := model.ParseMetadata(text)
+	return err
+}
+
+// validateLive checks every field as typed, so the dialog shows the first
+// problem at once instead of after enter.
+func (d *formDialog) validateLive() {
+	v := d.values
+	var err error
+	if d.op == opCreate || !d.builtin {
+		err = model.ValidateName(v.Name)
+		if v.Name == "" {
+			err = nil // an empty dialog is not yet an error
+		}
+	}
+	if err == nil && d.op == opCreate {
+		err = validateOptionalCode(v.Code)
+		if err == nil && v.Code == "" && v.Name != "" {
+			err = model.ValidateCode(model.CodeFromName(v.Name))
+		}
+	}
+	if err == nil && d.op == opEdit {
+		err = validateMetadata(v.Metadata)
+	}
+	d.liveErr = ""
+	if err != nil {
+		d.liveErr = safeText(err.Error())
+	}
+}
+
+// resize fits the form into the terminal.
+func (d *formDialog) resize(width, height int) {
+	d.width, d.height = width, height
+	inner := d.innerWidth()
+	// Title, blank line, two error lines, hint, border: 7 lines around the form.
+	formHeight := max(3, height-7)
+	d.form = d.form.WithWidth(inner).WithHeight(formHeight)
+}
+
+func (d *formDialog) innerWidth() int {
+	return max(10, min(dialogMaxWidth, d.width-2)-4)
+}
+
+// restyle rebuilds the form's theme after the background colour changed.
+func (d *formDialog) restyle(s *theme.Styles) {
+	d.styles = s
+	d.form = d.form.WithTheme(s.Form())
+}
+
+// update passes a message to the form and submits when the form completes.
+func (d *formDialog) update(msg tea.Msg, m *Model) tea.Cmd {
+	if d.saving {
+		if _, isKey := msg.(tea.KeyPressMsg); isKey {
+			return nil
+		}
+		if _, isPaste := msg.(tea.PasteMsg); isPaste {
+			return nil
+		}
+	}
+	updated, cmd := d.form.Update(msg)
+	if f, ok := updated.(*huh.Form); ok {
+		d.form = f
+	}
+	d.validateLive()
+	if d.form.State == huh.StateCompleted && !d.saving {
+		return tea.Batch(cmd, d.submit(m))
+	}
+	return cmd
+}
+
+// submit sends the dialog's values. The form is rebuilt at once so that it
+// stays on screen, with everything typed, until the backend answers.
+func (d *formDialog) submit(m *Model) tea.Cmd {
+	rebuild := d.build(m)
+	if d.liveErr != "" {
+		return rebuild
+	}
+	v := d.values
+	d.backendErr = ""
+
+	if d.op == opCreate {
+		fields := map[string]any{"name": v.Name}
+		code := v.Code
+		if code != "" {
+			fields["code"] = code
+		} else {
+			code = model.CodeFromName(v.Name)
+		}
+		if v.Description != "" {
+			fields["description"] = v.Description
+		}
+		seq, cmd := m.createSite(fields, code)
+		d.seq, d.saving = seq, true
+		return tea.Batch(rebuild, cmd)
+	}
+
+	changes := map[string]any{}
+	if !d.builtin && v.Name != d.site.Name {
+		changes["name"] = v.Name
+	}
+	if v.Description != d.site.Description {
+		changes["description"] = v.Description
+	}
+	metadata, _ := model.ParseMetadata(v.Metadata)
+	if !reflect.DeepEqual(normalizeMetadata(metadata), normalizeMetadata(d.site.Metadata)) {
+		changes["metadata"] = metadata
+	}
+	if len(changes) == 0 {
+		m.closeDialog()
+		m.setStatus(statusInfo, "No changes to "+safeText(d.site.Code))
+		return nil
+	}
+	seq, cmd := m.updateSite(opEdit, d.site, changes)
+	d.seq, d.saving = seq, true
+	return tea.Batch(rebuild, cmd)
+}
+
+// normalizeMetadata makes nil and empty metadata compare equal, and numbers
+// compare by the text they are written as.
+func normalizeMetadata(md map[string]any) string {
+	if len(md) == 0 {
+		return ""
+	}
+	return model.FormatMetadata(md)
+}
+
+// fail keeps the dialog open with the backend's message.
+func (d *formDialog) fail(text string, m *Model) {
+	d.saving = false
+	d.backendErr = text
+}
+
+// title returns the dialog's heading.
+func (d *formDialog) title() string {
+	if d.op == opCreate {
+		return "New site"
+	}
+	t := "Edit " + safeText(d.site.Code)
+	if d.builtin {
+		t += " (built-in: the name cannot be changed)"
+	}
+	return t
+}
+
+// view draws the dialog box; the caller places it over the panes.
+func (d *formDialog) view(spin string) string {
+	s := d.styles
+	inner := d.innerWidth()
+	var b strings.Builder
+
+	b.WriteString(s.DialogTitle.Render(truncate(d.title(), inner)))
+	b.WriteString("\n\n")
+	b.WriteString(d.form.View())
+
+	var notes []string
+	if d.liveErr != "" {
+		notes = append(notes, s.Error.Render(wrapText("✕ "+d.liveErr, inner)))
+	}
+	if d.backendErr != "" {
+		notes = append(notes, s.Error.Render(wrapText("✕ "+d.backendErr, inner)))
+	}
+	switch {
+	case d.saving:
+		notes = append(notes, s.Spinner.Render(spin)+" "+s.DialogHint.Render("saving…"))
+	default:
+		notes = append(notes, s.DialogHint.Render(truncate("enter next/save · shift+tab back · esc cancel", inner)))
+	}
+	b.WriteString("\n")
+	b.WriteString(strings.Join(notes, "\n"))
+
+	box := s.Dialog.Width(inner + 4).Render(b.String())
+	return fitHeight(box, d.height)
+}
+
+// confirmDialog asks before a destructive or disruptive action. Only "y"
+// confirms: enter, "n" and esc cancel, so enter alone never deletes.
+type confirmDialog struct {
+	question string
+	lines    []string
+	yes      string
+	siteID   model.ID
+	onYes    func(m *Model, site model.Site) tea.Cmd
+}
+
+// handleConfirmKey answers the open confirmation.
+func (m *Model) handleConfirmKey(msg tea.KeyPressMsg) tea.Cmd {
+	c := m.confirm
+	switch msg.String() {
+	case "y", "Y":
+		m.confirm = nil
+		i, ok := m.byID[c.siteID]
+		if !ok {
+			m.setStatus(statusError, "The site is no longer in the list: nothing was changed")
+			return nil
+		}
+		return c.onYes(m, m.sites[i])
+	case "n", "N", "esc", "enter", "q":
+		m.confirm = nil
+		m.setStatus(statusInfo, "Cancelled: nothing was changed")
+	}
+	return nil
+}
+
+func (c *confirmDialog) view(s *theme.Styles, width, height int) string {
+	inner := max(10, min(dialogMaxWidth, width-2)-4)
+	var b strings.Builder
+	b.WriteString(s.DialogTitle.Render(wrapText(c.question, inner)))
+	b.WriteString("\n")
+	for _, l := range c.lines {
+		b.WriteString("\n")
+		b.WriteString(s.Value.Render(wrapText(l, inner)))
+	}
+	b.WriteString("\n\n")
+	hint := fmt.Sprintf("y %s · n, enter or esc: cancel", c.yes)
+	b.WriteString(s.DialogHint.Render(wrapText(hint, inner)))
+	box := s.Dialog.BorderForeground(s.Palette.Warning).Width(inner + 4).Render(b.String())
+	return fitHeight(box, height)
+}
+
+// closeDialog closes the create or edit dialog. A submit in flight still
+// completes and its result shows on the status line.
+func (m *Model) closeDialog() {
+	if m.dialog != nil && m.dialog.saving {
+		m.setStatus(statusInfo, "Dialog closed: the save already sent will still finish")
+	}
+	m.dialog = nil
+}
+
+// dialogBox returns the box of the open dialog, if any.
+func (m *Model) dialogBox() string {
+	switch {
+	case m.confirm != nil:
+		return m.confirm.view(m.styles, m.width, m.height)
+	case m.dialog != nil:
+		return m.dialog.view(m.spinner.View())
+	}
+	return ""
+}
+
+// fitHeight cuts a block to at most height lines.
+func fitHeight(block string, height int) string {
+	lines := strings.Split(block, "\n")
+	if height > 0 && len(lines) > height {
+		lines = lines[:height]
+	}
+	return strings.Join(lines, "\n")
+}

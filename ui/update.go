@@ -1,0 +1,425 @@
+package ui
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"charm.land/bubbles/v2/key"
+	"charm.land/bubbles/v2/spinner"
+	tea "charm.land/bubbletea/v2"
+
+	"accsyn-sites/client"
+	"accsyn-sites/model"
+)
+
+// Update routes one message. It does no I/O: calls are returned as commands.
+func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	switch msg := msg.(type) {
+	case tea.WindowSizeMsg:
+		m.width, m.height = msg.Width, msg.Height
+		m.layoutChanged()
+		return m, nil
+
+	case tea.BackgroundColorMsg:
+		m.applyStyles(msg.IsDark())
+		return m, nil
+
+	case tea.ColorProfileMsg:
+		m.profile = msg.Profile
+		return m, nil
+
+	case tea.KeyReleaseMsg:
+		// Only presses act; a release must never repeat the key.
+		return m, nil
+
+	case tea.PasteMsg:
+		return m, m.handlePaste(msg)
+
+	case tea.KeyPressMsg:
+		return m, m.handleKey(msg)
+
+	case spinner.TickMsg:
+		if len(m.requests) == 0 {
+			m.spinning = false
+			return m, nil
+		}
+		var cmd tea.Cmd
+		m.spinner, cmd = m.spinner.Update(msg)
+		return m, cmd
+
+	case refreshTickMsg:
+		if msg.gen != m.refreshGen {
+			return m, nil
+		}
+		next := m.scheduleRefresh()
+		if m.loading {
+			return m, next
+		}
+		return m, tea.Batch(m.startLoad(), next)
+
+	case sitesLoadedMsg:
+		return m, m.handleLoaded(msg)
+
+	case siteSavedMsg:
+		return m, m.handleSaved(msg)
+
+	case siteDeletedMsg:
+		return m, m.handleDeleted(msg)
+
+	case apiFailedMsg:
+		return m, m.handleFailed(msg)
+	}
+
+	// Anything else belongs to the open form (its field updates and focus
+	// changes travel as messages).
+	if m.dialog != nil {
+		return m, m.dialog.update(msg, m)
+	}
+	return m, nil
+}
+
+// handlePaste sends pasted text to the focused input only.
+func (m *Model) handlePaste(msg tea.PasteMsg) tea.Cmd {
+	switch {
+	case m.confirm != nil || m.showHelp:
+		return nil
+	case m.dialog != nil:
+		return m.dialog.update(msg, m)
+	case m.filtering:
+		var cmd tea.Cmd
+		m.filter, cmd = m.filter.Update(msg)
+		m.setQuery(m.filter.Value())
+		return cmd
+	}
+	return nil
+}
+
+// handleKey routes a key press to the top layer: help, confirmation,
+// dialog, filter input, then the list screen.
+func (m *Model) handleKey(msg tea.KeyPressMsg) tea.Cmd {
+	if msg.String() == "ctrl+c" {
+		return tea.Quit
+	}
+	switch {
+	case m.showHelp:
+		switch msg.String() {
+		case "esc", "?", "q", "enter":
+			m.showHelp = false
+		}
+		return nil
+	case m.confirm != nil:
+		return m.handleConfirmKey(msg)
+	case m.dialog != nil:
+		if msg.String() == "esc" {
+			m.closeDialog()
+			return nil
+		}
+		return m.dialog.update(msg, m)
+	case m.filtering:
+		return m.handleFilterKey(msg)
+	}
+	return m.handleListKey(msg)
+}
+
+// handleFilterKey edits the filter. Arrows still move the cursor; enter
+// keeps the filter and leaves the input; esc clears it.
+func (m *Model) handleFilterKey(msg tea.KeyPressMsg) tea.Cmd {
+	switch msg.String() {
+	case "esc":
+		m.filtering = false
+		m.filter.Blur()
+		m.filter.SetValue("")
+		m.setQuery("")
+		return nil
+	case "enter", "tab":
+		m.filtering = false
+		m.filter.Blur()
+		return nil
+	case "up", "down", "pgup", "pgdown":
+		m.moveKey(msg)
+		return nil
+	}
+	var cmd tea.Cmd
+	m.filter, cmd = m.filter.Update(msg)
+	m.setQuery(m.filter.Value())
+	return cmd
+}
+
+// handleListKey runs the list screen's keys.
+func (m *Model) handleListKey(msg tea.KeyPressMsg) tea.Cmd {
+	k := m.keys
+	switch {
+	case key.Matches(msg, k.Quit):
+		return tea.Quit
+	case key.Matches(msg, k.Escape):
+		if m.list.query != "" {
+			m.filter.SetValue("")
+			m.setQuery("")
+		} else if m.focus == focusDetail {
+			m.focus = focusList
+		}
+		return nil
+	case key.Matches(msg, k.Up, k.Down, k.PageUp, k.PageDown, k.Home, k.End):
+		m.moveKey(msg)
+		return nil
+	case key.Matches(msg, k.Focus):
+		if m.focus == focusList {
+			m.focus = focusDetail
+		} else {
+			m.focus = focusList
+		}
+		return nil
+	case key.Matches(msg, k.Filter):
+		m.filtering = true
+		m.focus = focusList
+		return m.filter.Focus()
+	case key.Matches(msg, k.All):
+		m.list.showAll = !m.list.showAll
+		m.rebuildRows()
+		if m.list.showAll {
+			m.setStatus(statusInfo, "Showing built-in sites")
+		} else {
+			m.setStatus(statusInfo, "Hiding built-in sites")
+		}
+		return nil
+	case key.Matches(msg, k.Sort):
+		m.list.sortBy = (m.list.sortBy + 1) % sortOrderCount
+		m.resort()
+		m.setStatus(statusInfo, "Sorted by "+m.list.sortBy.String())
+		return nil
+	case key.Matches(msg, k.Refresh):
+		if m.loading {
+			m.setStatus(statusInfo, "Already refreshing")
+			return nil
+		}
+		return m.startLoad()
+	case key.Matches(msg, k.Copy):
+		return m.copyID()
+	case key.Matches(msg, k.Help):
+		m.showHelp = true
+		return nil
+	case key.Matches(msg, k.New):
+		return m.openCreate()
+	case key.Matches(msg, k.Edit):
+		return m.openEdit()
+	case key.Matches(msg, k.Toggle):
+		return m.toggleStatus()
+	case key.Matches(msg, k.Main):
+		return m.askMakeMain()
+	case key.Matches(msg, k.Delete):
+		return m.askDelete()
+	}
+	return nil
+}
+
+// moveKey moves the list cursor, or scrolls the detail pane when it has
+// focus.
+func (m *Model) moveKey(msg tea.KeyPressMsg) {
+	k := m.keys
+	if m.focus == focusDetail && !m.filtering {
+		page := max(1, m.detailHeight()-1)
+		switch {
+		case key.Matches(msg, k.Up):
+			m.detail.scroll(-1)
+		case key.Matches(msg, k.Down):
+			m.detail.scroll(1)
+		case key.Matches(msg, k.PageUp):
+			m.detail.scroll(-page)
+		case key.Matches(msg, k.PageDown):
+			m.detail.scroll(page)
+		case key.Matches(msg, k.Home):
+			m.detail.offset = 0
+		case key.Matches(msg, k.End):
+			m.detail.scroll(len(m.detail.lines))
+		}
+		m.detail.clamp(m.detailHeight())
+		return
+	}
+
+	before := m.list.selectedID
+	page := max(1, m.listHeight()-1)
+	switch {
+	case key.Matches(msg, k.Up):
+		m.list.move(m.sites, -1)
+	case key.Matches(msg, k.Down):
+		m.list.move(m.sites, 1)
+	case key.Matches(msg, k.PageUp):
+		m.list.move(m.sites, -page)
+	case key.Matches(msg, k.PageDown):
+		m.list.move(m.sites, page)
+	case key.Matches(msg, k.Home):
+		m.list.move(m.sites, -len(m.list.rows))
+	case key.Matches(msg, k.End):
+		m.list.move(m.sites, len(m.list.rows))
+	}
+	m.list.scrollTo(m.listHeight())
+	if m.list.selectedID != before {
+		m.rebuildDetail(true)
+	}
+}
+
+// setQuery applies a new filter text.
+func (m *Model) setQuery(q string) {
+	if q == m.list.query {
+		return
+	}
+	m.list.query = q
+	m.rebuildRows()
+}
+
+// handleLoaded accepts the newest load and drops older ones.
+func (m *Model) handleLoaded(msg sitesLoadedMsg) tea.Cmd {
+	delete(m.requests, msg.seq)
+	if msg.seq != m.loadSeq {
+		return nil
+	}
+	m.loading = false
+	m.identity, m.loggedIn = msg.identity, msg.loggedIn
+	m.keys = newKeyMap(m.changeBlockReason())
+	m.conn = connConnected
+	m.loaded = true
+	if m.lastLoadErr != nil && m.status.kind == statusError {
+		m.setStatus(statusSuccess, "Connected again")
+	}
+	m.lastLoadErr = nil
+	m.setData(msg.sites, msg.servers, msg.transfers)
+	return nil
+}
+
+// handleSaved applies a created or changed site and reloads the list.
+func (m *Model) handleSaved(msg siteSavedMsg) tea.Cmd {
+	req, known := m.requests[msg.seq]
+	delete(m.requests, msg.seq)
+	if p, ok := m.pending[msg.id]; ok && p.seq == msg.seq {
+		delete(m.pending, msg.id)
+	}
+	site := msg.site
+	code := safeText(site.Code)
+	if code == "" && known {
+		code = safeText(req.code)
+	}
+
+	switch msg.op {
+	case opCreate:
+		m.logger.Info("site created", "code", site.Code, "id", site.ID)
+		m.setStatus(statusSuccess, "Created "+code)
+		if m.dialog != nil && m.dialog.seq == msg.seq {
+			m.closeDialog()
+		}
+	case opEdit:
+		m.logger.Info("site edited", "code", site.Code, "id", site.ID)
+		m.setStatus(statusSuccess, "Saved "+code)
+		if m.dialog != nil && m.dialog.seq == msg.seq {
+			m.closeDialog()
+		}
+	case opEnable:
+		m.logger.Info("site enabled", "code", site.Code, "id", site.ID)
+		m.setStatus(statusSuccess, "Enabled "+code)
+	case opDisable:
+		m.logger.Info("site disabled", "code", site.Code, "id", site.ID)
+		m.setStatus(statusSuccess, "Disabled "+code)
+	case opMakeMain:
+		m.logger.Info("site made main", "code", site.Code, "id", site.ID)
+		m.setStatus(statusSuccess, code+" is now the main site")
+	}
+
+	// Show the answer at once, then reload for everything it implies
+	// (another site lost the main flag, modified times changed).
+	if site.ID != "" {
+		m.upsertSite(site)
+		m.list.selectedID = site.ID
+		m.rebuildRows()
+	}
+	return m.startLoad()
+}
+
+// handleDeleted drops the site and reloads the list.
+func (m *Model) handleDeleted(msg siteDeletedMsg) tea.Cmd {
+	delete(m.requests, msg.seq)
+	m.logger.Info("site deleted", "code", msg.code, "id", msg.id)
+	m.setStatus(statusSuccess, "Deleted "+safeText(msg.code))
+	if i, ok := m.byID[msg.id]; ok {
+		sites := append([]model.Site{}, m.sites[:i]...)
+		sites = append(sites, m.sites[i+1:]...)
+		m.setData(sites, m.allServers, m.active)
+	}
+	return m.startLoad()
+}
+
+// handleFailed shows a failed call where the user looks: in the open dialog
+// for its submit, on the status line otherwise.
+func (m *Model) handleFailed(msg apiFailedMsg) tea.Cmd {
+	req, known := m.requests[msg.seq]
+	delete(m.requests, msg.seq)
+	text := errorText(msg.err)
+
+	if msg.op == opLoad {
+		if msg.seq != m.loadSeq {
+			return nil
+		}
+		m.loading = false
+		m.lastLoadErr = msg.err
+		if msg.loggedOut {
+			m.loggedIn = false
+		}
+		if client.KindOf(msg.err) == client.KindForbidden {
+			m.conn = connConnected
+		} else {
+			m.conn = connFailed
+		}
+		m.logger.Error("loading sites failed", "err", text)
+		m.setStatus(statusError, "Loading sites failed: "+text)
+		return nil
+	}
+
+	code := ""
+	if known {
+		code = req.code
+	}
+	m.logger.Error("site change failed", "op", msg.op.String(), "code", code, "id", msg.id, "err", text)
+	if p, ok := m.pending[msg.id]; ok && p.seq == msg.seq {
+		delete(m.pending, msg.id)
+		m.rebuildDetail(false)
+	}
+	if m.dialog != nil && m.dialog.seq == msg.seq {
+		m.dialog.fail(text, m)
+		return nil
+	}
+	what := msg.op.String()
+	if code != "" {
+		what += " " + safeText(code)
+	}
+	m.setStatus(statusError, "Could not "+what+": "+text)
+	return nil
+}
+
+// errorText returns the message shown for a failed call. Client errors
+// already name the call and the fix; the text is sanitised because it may
+// quote the backend.
+func errorText(err error) string {
+	if err == nil {
+		return ""
+	}
+	var ce *client.Error
+	if errors.As(err, &ce) && ce.Message != "" && ce.Kind == client.KindConflict {
+		return safeText(ce.Message)
+	}
+	return safeText(err.Error())
+}
+
+// changeBlockReason returns why the change keys do nothing, or "".
+func (m *Model) changeBlockReason() string {
+	if m.opts.ReadOnly {
+		if m.opts.ReadOnlyReason != "" {
+			return m.opts.ReadOnlyReason
+		}
+		return "this session is read-only"
+	}
+	switch role := strings.ToLower(m.identity.Role); role {
+	case "", "admin":
+		return ""
+	default:
+		return fmt.Sprintf("%s role cannot change sites: an admin must", safeText(role))
+	}
+}

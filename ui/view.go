@@ -1,0 +1,418 @@
+package ui
+
+import (
+	"fmt"
+	"strings"
+
+	tea "charm.land/bubbletea/v2"
+	"charm.land/lipgloss/v2"
+
+	"accsyn-sites/theme"
+)
+
+// Minimum terminal size; below it the screen says it is too small.
+const (
+	minWidth  = 40
+	minHeight = 10
+)
+
+// Layout thresholds: panes sit side by side above stackWidth columns, and
+// when stacked, both show only with at least stackMinBody lines for them.
+const (
+	stackWidth   = 80
+	stackMinBody = 12
+)
+
+// View draws one frame: exactly width cells by height lines.
+func (m *Model) View() tea.View {
+	v := tea.NewView(m.render())
+	v.AltScreen = true
+	v.WindowTitle = "accsyn-sites"
+	return v
+}
+
+// layoutMode is how the two panes share the screen.
+type layoutMode int
+
+const (
+	layoutSide   layoutMode = iota // list left, detail right
+	layoutStack                    // list above detail
+	layoutSwitch                   // only the focused pane
+)
+
+func (m *Model) layout() layoutMode {
+	switch {
+	case m.width > stackWidth:
+		return layoutSide
+	case m.height-3 >= stackMinBody:
+		return layoutStack
+	}
+	return layoutSwitch
+}
+
+// paneSizes returns the outer sizes of the list and detail boxes.
+func (m *Model) paneSizes() (listW, listH, detailW, detailH int) {
+	body := max(0, m.height-3)
+	switch m.layout() {
+	case layoutSide:
+		listW = min(max(m.width*2/5, 34), 60)
+		return listW, body, m.width - listW, body
+	case layoutStack:
+		listH = max(5, body*2/5)
+		return m.width, listH, m.width, body - listH
+	}
+	if m.focus == focusDetail {
+		return m.width, 0, m.width, body
+	}
+	return m.width, body, m.width, 0
+}
+
+func (m *Model) filterShown() bool {
+	return m.filtering || m.list.query != ""
+}
+
+// listHeight returns how many rows the list pane shows.
+func (m *Model) listHeight() int {
+	_, h, _, _ := m.paneSizes()
+	h -= 2
+	if m.filterShown() {
+		h--
+	}
+	return max(0, h)
+}
+
+// detailHeight returns how many lines the detail pane shows.
+func (m *Model) detailHeight() int {
+	_, _, _, h := m.paneSizes()
+	return max(0, h-2)
+}
+
+func (m *Model) detailInnerWidth() int {
+	_, _, w, _ := m.paneSizes()
+	return max(1, w-4)
+}
+
+// layoutChanged refits everything that depends on the terminal size.
+func (m *Model) layoutChanged() {
+	listW, _, _, _ := m.paneSizes()
+	m.filter.SetWidth(max(1, listW-4))
+	m.help.SetWidth(max(0, m.width-2))
+	m.list.scrollTo(m.listHeight())
+	m.rebuildDetail(false)
+	if m.dialog != nil {
+		m.dialog.resize(m.width, m.height)
+	}
+}
+
+// render builds the frame as a string.
+func (m *Model) render() string {
+	if m.width <= 0 || m.height <= 0 {
+		return ""
+	}
+	if m.width < minWidth || m.height < minHeight {
+		return m.renderTooSmall()
+	}
+
+	// Measure.
+	listW, listH, detailW, detailH := m.paneSizes()
+
+	// Draw the panes.
+	var body string
+	list := m.renderList(listW, listH)
+	detail := m.renderDetail(detailW, detailH)
+	switch m.layout() {
+	case layoutSide:
+		body = lipgloss.JoinHorizontal(lipgloss.Top, list, detail)
+	case layoutStack:
+		body = list + "\n" + detail
+	default:
+		if listH > 0 {
+			body = list
+		} else {
+			body = detail
+		}
+	}
+	frame := m.renderHeader() + "\n" + body + "\n" + m.renderFooter()
+	frame = fitFrame(frame, m.width, m.height)
+
+	// Draw the top dialog over the panes.
+	box := m.dialogBox()
+	if m.showHelp {
+		box = m.renderHelp()
+	}
+	if box != "" {
+		frame = m.overlay(frame, box)
+	}
+	return frame
+}
+
+// overlay composes a dialog box over the centre of the frame.
+func (m *Model) overlay(frame, box string) string {
+	bw, bh := lipgloss.Width(box), lipgloss.Height(box)
+	x := max(0, (m.width-bw)/2)
+	y := max(0, (m.height-bh)/2)
+	comp := lipgloss.NewCompositor(
+		lipgloss.NewLayer(frame),
+		lipgloss.NewLayer(box).X(x).Y(y).Z(1),
+	)
+	return fitFrame(comp.Render(), m.width, m.height)
+}
+
+func (m *Model) renderTooSmall() string {
+	msg := fmt.Sprintf("Terminal too small: %dx%d. Make it at least %dx%d.", m.width, m.height, minWidth, minHeight)
+	return fitFrame(m.styles.Warning.Render(wrapText(msg, m.width)), m.width, m.height)
+}
+
+// renderHeader draws the app, workspace, user and connection state.
+func (m *Model) renderHeader() string {
+	s := m.styles
+	sep := s.HeaderDim.Render(" · ")
+	left := " " + s.App.Render("accsyn-sites")
+	ws := "workspace " + safeText(m.opts.Workspace)
+	if m.opts.Workspace == "" && m.identity.Workspace != "" {
+		ws = "workspace " + safeText(m.identity.Workspace)
+	}
+	left += sep + s.HeaderText.Render(ws)
+	if m.opts.Emulator {
+		where := "emulator"
+		if m.opts.DataDir != "" {
+			where += ": " + safeText(m.opts.DataDir)
+		}
+		left += " " + s.Warning.Render("("+where+")")
+	}
+	if m.identity.User != "" {
+		left += sep + s.HeaderText.Render(safeText(m.identity.User)) + " " + s.HeaderDim.Render("["+safeText(m.identity.Role)+"]")
+	}
+
+	var right string
+	switch m.conn {
+	case connConnected:
+		right = s.Success.Render("● connected")
+	case connFailed:
+		right = s.Error.Render("✕ error")
+	default:
+		right = s.HeaderDim.Render("◌ connecting")
+	}
+	right += " "
+
+	rw := width(right)
+	return fit(left, m.width-rw) + right
+}
+
+// renderFooter draws the key help and the status line.
+func (m *Model) renderFooter() string {
+	s := m.styles
+	var helpLine string
+	if m.filtering {
+		helpLine = s.Help.ShortKey.Render("enter") + " " + s.Help.ShortDesc.Render("keep filter") +
+			s.Help.ShortSeparator.Render(" • ") + s.Help.ShortKey.Render("esc") + " " + s.Help.ShortDesc.Render("clear") +
+			s.Help.ShortSeparator.Render(" • ") + s.Help.ShortKey.Render("↑/↓") + " " + s.Help.ShortDesc.Render("move")
+	} else {
+		helpLine = m.help.ShortHelpView(m.keys.ShortHelp())
+	}
+
+	var status string
+	text := m.status.text
+	if len(m.requests) > 0 {
+		if text == "" || m.status.kind != statusInfo {
+			text = "Loading sites…"
+			if !m.loading {
+				text = "Working…"
+			}
+		}
+		status = s.Spinner.Render(m.spinner.View()) + " " + s.Value.Render(text)
+	} else {
+		switch m.status.kind {
+		case statusError:
+			status = s.Error.Render("✕ " + text)
+		case statusSuccess:
+			status = s.Success.Render("✓ " + text)
+		default:
+			status = s.HeaderDim.Render(text)
+		}
+	}
+	return " " + helpLine + "\n " + status
+}
+
+// paneBox draws a rounded box of exactly w by h cells with a title in the
+// top border. Each content line is cut or padded to the inner width.
+func paneBox(s *theme.Styles, focused bool, title string, lines []string, w, h int, padding int) string {
+	if w < 2 || h < 2 {
+		return ""
+	}
+	border := s.Pane
+	if focused {
+		border = s.PaneFocused
+	}
+	bs := lipgloss.NewStyle().Foreground(border.GetBorderTopForeground())
+	inner := w - 2
+
+	titleText := ""
+	if title != "" && inner > 4 {
+		titleText = " " + truncate(title, inner-3) + " "
+	}
+	top := bs.Render("╭") + s.PaneTitle.Render(titleText) + bs.Render(strings.Repeat("─", max(0, inner-width(titleText)))+"╮")
+
+	var b strings.Builder
+	b.WriteString(top)
+	pad := strings.Repeat(" ", padding)
+	for i := 0; i < h-2; i++ {
+		line := ""
+		if i < len(lines) {
+			line = lines[i]
+		}
+		b.WriteString("\n")
+		b.WriteString(bs.Render("│") + pad + fit(line, inner-2*padding) + pad + bs.Render("│"))
+	}
+	b.WriteString("\n" + bs.Render("╰"+strings.Repeat("─", inner)+"╯"))
+	return b.String()
+}
+
+// renderList draws the list pane: only the rows that fit are rendered.
+func (m *Model) renderList(w, h int) string {
+	if h <= 0 {
+		return ""
+	}
+	s := m.styles
+	shown, total := m.shownCounts()
+	title := fmt.Sprintf("Sites (%d of %d)", shown, total)
+	if m.list.sortBy != sortName {
+		title += " by " + m.list.sortBy.String()
+	}
+
+	inner := w - 2
+	var lines []string
+	if m.filterShown() {
+		lines = append(lines, m.filter.View())
+	}
+	rows := m.listHeight()
+	switch {
+	case !m.loaded && len(m.sites) == 0:
+		if m.lastLoadErr != nil {
+			lines = append(lines, s.Dim.Render(" No sites loaded: see the error below"))
+		} else {
+			lines = append(lines, s.Dim.Render(" Loading sites…"))
+		}
+	case len(m.list.rows) == 0 && m.list.query != "":
+		lines = append(lines, s.Dim.Render(" No site matches "+fmt.Sprintf("%q", safeText(m.list.query))+": esc clears the filter"))
+	case len(m.list.rows) == 0:
+		lines = append(lines, s.Dim.Render(" No sites to show: n creates one, a shows built-ins"))
+	default:
+		end := min(len(m.list.rows), m.list.offset+rows)
+		for r := m.list.offset; r < end; r++ {
+			lines = append(lines, m.renderRow(r, inner))
+		}
+	}
+	return paneBox(s, m.focus == focusList && m.dialog == nil && m.confirm == nil, title, lines, w, h, 0)
+}
+
+// renderRow draws one site row, exactly w cells wide.
+func (m *Model) renderRow(r, w int) string {
+	s := m.styles
+	site := m.sites[m.list.rows[r]]
+	selected := r == m.list.cursor
+
+	marker := "  "
+	if selected {
+		marker = "▸ "
+	}
+	state := m.stateOf(site)
+	dot := s.StateDot(state)
+
+	right := plural(len(m.serversBySite[site.ID]), "server", "servers")
+	pending, isPending := m.pending[site.ID]
+	if isPending {
+		right = m.spinner.View() + " " + progressive(pending.op) + "…"
+	}
+	rightW := 12
+	badge := ""
+	if site.Main {
+		badge = " MAIN "
+	}
+	nameW := w - 4 - rightW - width(badge) - 1
+	if nameW < 8 {
+		rightW, nameW = 0, w-4-width(badge)
+	}
+	name := fit(safeText(site.Name), max(0, nameW))
+	rightText := ""
+	if rightW > 0 {
+		rightText = " " + fitRight(right, rightW)
+	}
+
+	rowStyle := s.Row
+	if selected {
+		rowStyle = s.RowSelected
+		if m.focus != focusList {
+			rowStyle = s.RowSelectedBlurred
+		}
+	}
+	badgeText := ""
+	if badge != "" {
+		badgeText = s.Badge.Render(badge)
+	}
+	rightStyle := s.Count
+	if isPending {
+		rightStyle = s.Pending
+	}
+	if selected {
+		rightStyle = rowStyle
+	}
+	line := rowStyle.Render(marker) + dot + rowStyle.Render(" "+name) + badgeText + rightStyle.Render(rightText)
+	return fit(line, w)
+}
+
+// renderDetail draws the detail pane from the lines built in Update.
+func (m *Model) renderDetail(w, h int) string {
+	if h <= 0 {
+		return ""
+	}
+	title := "No site selected"
+	if site, ok := m.selectedSite(); ok {
+		title = safeText(site.Name)
+	}
+	lines := m.detail.lines
+	inner := h - 2
+	if m.detail.offset < len(lines) {
+		lines = lines[m.detail.offset:]
+	} else {
+		lines = nil
+	}
+	if len(lines) > inner {
+		lines = lines[:inner]
+	}
+	if len(m.detail.lines) > inner && inner > 0 {
+		title += fmt.Sprintf(" · %d/%d", m.detail.offset+1, len(m.detail.lines))
+	}
+	return paneBox(m.styles, m.focus == focusDetail && m.dialog == nil && m.confirm == nil, title, lines, w, h, 1)
+}
+
+// renderHelp draws the full key help as a dialog.
+func (m *Model) renderHelp() string {
+	s := m.styles
+	inner := max(10, min(76, m.width-2)-4)
+	h := m.help
+	h.SetWidth(inner)
+	var b strings.Builder
+	b.WriteString(s.DialogTitle.Render("Keys"))
+	b.WriteString("\n\n")
+	b.WriteString(h.FullHelpView(m.keys.FullHelp()))
+	if reason := m.keys.blockReason; reason != "" {
+		b.WriteString("\n\n")
+		b.WriteString(s.Warning.Render(wrapText("Change keys are disabled: "+reason+".", inner)))
+	}
+	b.WriteString("\n\n")
+	b.WriteString(s.DialogHint.Render("In dialogs: enter next/save, shift+tab back, esc cancel. esc or ? closes this help."))
+	box := s.Dialog.Width(inner + 4).Render(wrapBlock(b.String(), inner))
+	return fitHeight(box, m.height)
+}
+
+// wrapBlock wraps each line of an already styled block to w cells.
+func wrapBlock(block string, w int) string {
+	lines := strings.Split(block, "\n")
+	for i, l := range lines {
+		if width(l) > w {
+			lines[i] = wrapText(l, w)
+		}
+	}
+	return strings.Join(lines, "\n")
+}
