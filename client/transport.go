@@ -363,7 +363,9 @@ func (c *Client) transportError(parent, callCtx context.Context, op, addr string
 		return &Error{Kind: KindUnreachable, Op: op,
 			Message: fmt.Sprintf("the TLS certificate of %s is not trusted (%s): fix the certificate, or use --insecure if you trust this host",
 				addr, innermost(err)), Err: err}
-	case errors.As(err, &recordErr):
+	case errors.As(err, &recordErr), strings.Contains(err.Error(), "server gave HTTP response to HTTPS client"):
+		// net/http replaces the tls.RecordHeaderError with a plain error
+		// when the answer looks like HTTP, so the text is matched too.
 		return &Error{Kind: KindUnreachable, Op: op,
 			Message: fmt.Sprintf("%s does not speak TLS: use http for the emulator, or check the port", addr), Err: err}
 	}
