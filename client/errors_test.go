@@ -299,7 +299,10 @@ func TestDeleteAnswerMustBeTrue(t *testing.T) {
 
 func TestGetSiteEmptyIsNotFound(t *testing.T) {
 	ws := newWireServer(t)
-	err := func() error { _, err := ws.client().GetSite(context.Background(), "aaaaaaaaaaaaaaaaaaaaaaaa"); return err }()
+	err := func() error {
+		_, err := ws.client().GetSite(context.Background(), "aaaaaaaaaaaaaaaaaaaaaaaa")
+		return err
+	}()
 	e := asError(t, err)
 	if e.Kind != KindNotFound || !strings.Contains(e.Error(), "aaaaaaaaaaaaaaaaaaaaaaaa") {
 		t.Errorf("got %v (kind %v), want KindNotFound naming the id", e, e.Kind)
