@@ -1,7 +1,7 @@
 // Package client talks to an accsyn workspace (or the local emulator) over the
 // accsyn API v3: it finds the workspace host, logs in, wraps every call in
 // accsyn's event envelope and returns typed sites, servers and transfers, or
-// an *Error that says what happened and what to do.
+// an *Error that describes what happened and what to do.
 package client
 
 import (
@@ -55,7 +55,7 @@ type loginCall struct {
 	sess *session
 	err  error
 	// abandoned is set when the login failed because the context of the
-	// caller that started it ended, which says nothing about the backend.
+	// caller that started it ended, which is no fault of the backend.
 	abandoned bool
 }
 
@@ -129,9 +129,9 @@ func (c *Client) Config() Config {
 	return cfg
 }
 
-// Login logs in now (even when a session exists) and returns who the
-// backend says the user is. Other methods log in by themselves when needed,
-// so calling Login first is optional; it is useful to check credentials.
+// Login logs in now, even when a session exists, and returns the identity
+// the backend reports. Other methods log in by themselves when needed, so
+// calling Login first is optional. It is useful to check credentials.
 func (c *Client) Login(ctx context.Context) (Identity, error) {
 	c.mu.Lock()
 	stale := c.sess

@@ -40,8 +40,8 @@ const (
 	EnvCredentialsPath = "ACCSYN_CREDENTIALS_PATH"
 )
 
-// Config is what a Client needs to reach and log in to one accsyn workspace.
-// Its fmt, String, GoString and slog forms redact APIKey.
+// Config is the address and credentials a Client uses for one accsyn
+// workspace. Its fmt, String, GoString and slog forms redact APIKey.
 type Config struct {
 	Workspace string
 	User      string // API user (e-mail)
@@ -173,7 +173,7 @@ func LoadConfig(explicit Config, getenv func(string) string, workdir string) (cf
 	return cfg, found, nil
 }
 
-// dotEnv is a parsed .env file; path is empty when no file was read.
+// dotEnv is a parsed .env file. Its path is empty when no file was read.
 type dotEnv struct {
 	path   string
 	values map[string]string
@@ -198,7 +198,7 @@ func loadDotEnv(credentialsPath, workdir string) (dotEnv, error) {
 			return dotEnv{}, configError(fmt.Sprintf("credentials file %s (from %s) does not exist: fix or unset %s",
 				path, EnvCredentialsPath, EnvCredentialsPath))
 		}
-		return dotEnv{}, configError(fmt.Sprintf("cannot read credentials file %s: %v", path, err))
+		return dotEnv{}, configError(fmt.Sprintf("failed to read credentials file %s: %v", path, err))
 	}
 	values, err := parseDotEnv(data)
 	if err != nil {

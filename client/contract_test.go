@@ -30,7 +30,7 @@ func startEmulator(t *testing.T, seed string) *emulator.Server {
 }
 
 // emulatorUser returns the emulator's user with the role.
-func emulatorUser(t *testing.T, srv *emulator.Server, role string) emulator.User {
+func emulatorUser(t testing.TB, srv *emulator.Server, role string) emulator.User {
 	t.Helper()
 	for _, u := range srv.Emulator.Users() {
 		if u.Role == role {
@@ -42,7 +42,7 @@ func emulatorUser(t *testing.T, srv *emulator.Server, role string) emulator.User
 }
 
 // emulatorClient returns a client logged in to srv as the user with role.
-func emulatorClient(t *testing.T, srv *emulator.Server, role string) *Client {
+func emulatorClient(t testing.TB, srv *emulator.Server, role string) *Client {
 	t.Helper()
 	u := emulatorUser(t, srv, role)
 	cfg := Config{
@@ -595,7 +595,7 @@ func TestContractEmulatorStopped(t *testing.T) {
 }
 
 func TestContractUnknownEndpointIsNotAccsyn(t *testing.T) {
-	// A server that answers 404 with a non-JSON page, as a web server at
+	// A server that responds 404 with a non-JSON page, as a web server at
 	// the wrong port would, is reported as a bad response.
 	srv := newWireServer(t)
 	srv.srv.Config.Handler = http.NotFoundHandler()

@@ -20,7 +20,7 @@ const (
 	// KindUnreachable means no connection could be made: refused, unknown
 	// host, network down, or a TLS handshake that failed.
 	KindUnreachable
-	// KindTimeout means connecting, or waiting for the answer, took longer
+	// KindTimeout means connecting, or waiting for the response, took longer
 	// than the configured timeout or the context deadline.
 	KindTimeout
 	// KindAuth means the user or API key was rejected (HTTP 401).
@@ -28,7 +28,7 @@ const (
 	// KindForbidden means the user's role does not allow the call (HTTP 403).
 	KindForbidden
 	// KindNotFound means the entity does not exist (HTTP 404, or an empty
-	// answer to a lookup by id).
+	// response to a lookup by id).
 	KindNotFound
 	// KindConflict means a rule rejected the change (HTTP 409): duplicate
 	// code, main site, servers assigned, active transfers.
@@ -37,12 +37,12 @@ const (
 	// the client rejected it before sending.
 	KindInvalid
 	// KindTooLarge means the payload exceeded the backend's limit (HTTP 413)
-	// or the answer exceeded the client's limit.
+	// or the response exceeded the client's limit.
 	KindTooLarge
-	// KindBackend is a fault inside the backend (an "exception" answer or
+	// KindBackend is a fault inside the backend (an "exception" response or
 	// HTTP 5xx with an envelope).
 	KindBackend
-	// KindBadResponse means the answer was not an accsyn envelope: an HTML
+	// KindBadResponse means the response was not an accsyn envelope: an HTML
 	// page from a proxy, an empty body, or JSON of the wrong shape.
 	KindBadResponse
 	// KindConfig means the client configuration is incomplete or invalid.
@@ -78,12 +78,12 @@ func (k ErrorKind) String() string {
 type Error struct {
 	Kind    ErrorKind
 	Op      string // the call, as its event uri ("site/delete") or "login", "registry"
-	Status  int    // HTTP status, 0 when no answer arrived
+	Status  int    // HTTP status, 0 when no response arrived
 	Message string
 	Err     error // underlying cause, when there is one
 }
 
-// Error says what happened and what to do about it.
+// Error describes what happened and what to do about it.
 func (e *Error) Error() string {
 	var b strings.Builder
 	if e.Op != "" {
@@ -170,7 +170,7 @@ func kindFromStatus(status int) ErrorKind {
 }
 
 // kindFromMessage guesses a kind from the backend's words, for backends that
-// answer failures with a status that says nothing (such as 200).
+// report failures with an uninformative status (such as 200).
 func kindFromMessage(msg string) ErrorKind {
 	m := strings.ToLower(msg)
 	has := func(words ...string) bool {

@@ -37,16 +37,16 @@ type recordedRequest struct {
 }
 
 // wireServer is an httptest server speaking the accsyn wire format with
-// answers chosen by the test. It records every request.
+// responses chosen by the test. It records every request.
 type wireServer struct {
 	t   *testing.T
 	srv *httptest.Server
 
 	mu       sync.Mutex
 	requests []recordedRequest
-	// login answers PUT /api/v3/api/login; nil gives a valid session.
+	// login handles PUT /api/v3/api/login. Nil returns a valid session.
 	login http.HandlerFunc
-	// event answers /api/v3/event with the decoded event; nil returns
+	// event handles /api/v3/event with the decoded event. Nil returns
 	// {"result": []}.
 	event func(w http.ResponseWriter, r *http.Request, ev map[string]any)
 }
@@ -211,7 +211,7 @@ func (ws *wireServer) client() *Client {
 	return mustNew(ws.t, ws.config())
 }
 
-func mustNew(t *testing.T, cfg Config) *Client {
+func mustNew(t testing.TB, cfg Config) *Client {
 	t.Helper()
 	c, err := New(cfg)
 	if err != nil {
@@ -226,8 +226,7 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	_ = json.NewEncoder(w).Encode(v)
 }
 
-// assertNoKey fails when text contains the API key in any form the client
-// knows.
+// assertNoKey fails when text contains the API key in plain or base64 form.
 func assertNoKey(t *testing.T, where, text string) {
 	t.Helper()
 	for _, form := range []string{testKey, base64.StdEncoding.EncodeToString([]byte(testKey))} {

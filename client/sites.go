@@ -82,7 +82,7 @@ func (c *Client) GetSite(ctx context.Context, id model.ID) (model.Site, error) {
 	}
 	if len(sites) > 0 {
 		return model.Site{}, &Error{Kind: KindBadResponse, Op: op,
-			Message: fmt.Sprintf("asked for site %s, the backend returned site %s", id, sites[0].ID)}
+			Message: fmt.Sprintf("requested site %s, but the backend returned site %s", id, sites[0].ID)}
 	}
 	return model.Site{}, &Error{Kind: KindNotFound, Op: op,
 		Message: fmt.Sprintf("site %s not found: it may have been deleted, refresh the list", id)}
@@ -133,7 +133,7 @@ func (c *Client) DeleteSite(ctx context.Context, id model.ID) error {
 	var ok bool
 	if err := json.Unmarshal(result, &ok); err != nil || !ok {
 		return &Error{Kind: KindBadResponse, Op: op,
-			Message: "expected true as the answer to a delete, got " + c.scrub(snippet(result))}
+			Message: "expected true in the response to a delete, got " + c.scrub(snippet(result))}
 	}
 	return nil
 }
@@ -172,7 +172,7 @@ func (c *Client) FindTransfers(ctx context.Context, query string) ([]model.Trans
 	return decodeList[model.Transfer](c, op, result)
 }
 
-// EntityTypes returns the names of the entity types the backend knows.
+// EntityTypes returns the names of the entity types the backend serves.
 func (c *Client) EntityTypes(ctx context.Context) ([]string, error) {
 	const op = "entitytypes"
 	result, err := c.do(ctx, call{method: http.MethodGet, uri: op})
@@ -302,5 +302,5 @@ func decodeNames(c *Client, op string, result json.RawMessage) ([]string, error)
 
 func (c *Client) shapeError(op, expected string, result json.RawMessage, err error) *Error {
 	return &Error{Kind: KindBadResponse, Op: op, Err: err,
-		Message: fmt.Sprintf("expected %s in the answer, got %s", expected, c.scrub(snippet(result)))}
+		Message: fmt.Sprintf("expected %s in the response, got %s", expected, c.scrub(snippet(result)))}
 }

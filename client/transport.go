@@ -32,7 +32,7 @@ const (
 	// API does above about 100 KB.
 	gzipThreshold = 100 * 1024
 
-	// maxResponseBytes caps how much of an answer is read, so a broken or
+	// maxResponseBytes caps how much of a response is read, so a broken or
 	// hostile server cannot exhaust memory.
 	maxResponseBytes = 64 << 20
 )
@@ -142,21 +142,21 @@ func (c *Client) login(ctx context.Context) (*session, error) {
 	if err != nil {
 		return nil, err
 	}
-	var answer struct {
+	var response struct {
 		ID        model.ID `json:"id"`
 		Role      string   `json:"role"`
 		SessionID string   `json:"session_id"`
 	}
-	if err := json.Unmarshal(result, &answer); err != nil || answer.SessionID == "" {
+	if err := json.Unmarshal(result, &response); err != nil || response.SessionID == "" {
 		return nil, &Error{Kind: KindBadResponse, Op: "login",
-			Message: "the login answer has no session_id: " + c.scrub(snippet(result))}
+			Message: "the login response has no session_id: " + c.scrub(snippet(result))}
 	}
 	return &session{
-		id: answer.SessionID,
+		id: response.SessionID,
 		identity: Identity{
-			UserID:    string(answer.ID),
+			UserID:    string(response.ID),
 			User:      c.cfg.User,
-			Role:      answer.Role,
+			Role:      response.Role,
 			Workspace: c.cfg.Workspace,
 		},
 	}, nil
@@ -178,25 +178,25 @@ func (c *Client) resolveEndpoint(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	var answer struct {
+	var response struct {
 		Hostname string          `json:"hostname"`
 		Port     json.RawMessage `json:"port"`
 	}
-	if err := json.Unmarshal(result, &answer); err != nil || answer.Hostname == "" {
+	if err := json.Unmarshal(result, &response); err != nil || response.Hostname == "" {
 		return "", &Error{Kind: KindBadResponse, Op: "registry",
-			Message: "the registry answer has no hostname: " + c.scrub(snippet(result))}
+			Message: "the registry response has no hostname: " + c.scrub(snippet(result))}
 	}
-	host, err := cleanHostname(answer.Hostname)
+	host, err := cleanHostname(response.Hostname)
 	if err != nil {
 		return "", &Error{Kind: KindBadResponse, Op: "registry",
-			Message: fmt.Sprintf("the registry returned an invalid hostname %q", snippet([]byte(answer.Hostname)))}
+			Message: fmt.Sprintf("the registry returned an invalid hostname %q", snippet([]byte(response.Hostname)))}
 	}
 	port := c.cfg.Port
-	if len(answer.Port) > 0 && string(answer.Port) != "null" {
-		p, err := strconv.Atoi(strings.Trim(string(answer.Port), `"`))
+	if len(response.Port) > 0 && string(response.Port) != "null" {
+		p, err := strconv.Atoi(strings.Trim(string(response.Port), `"`))
 		if err != nil || p < 1 || p > 65535 {
 			return "", &Error{Kind: KindBadResponse, Op: "registry",
-				Message: fmt.Sprintf("the registry returned an invalid port %s", snippet(answer.Port))}
+				Message: fmt.Sprintf("the registry returned an invalid port %s", snippet(response.Port))}
 		}
 		port = p
 	}
@@ -243,7 +243,7 @@ func (c *Client) exchange(ctx context.Context, op, method, target string, body [
 	}
 	if len(data) > maxResponseBytes {
 		return nil, &Error{Kind: KindTooLarge, Op: op, Status: resp.StatusCode,
-			Message: fmt.Sprintf("the answer is larger than %d MiB", maxResponseBytes>>20)}
+			Message: fmt.Sprintf("the response is larger than %d MiB", maxResponseBytes>>20)}
 	}
 	return c.readEnvelope(op, resp.StatusCode, data)
 }
@@ -257,7 +257,7 @@ func (c *Client) readEnvelope(op string, status int, data []byte) (json.RawMessa
 			start = "an empty body"
 		}
 		return nil, &Error{Kind: KindBadResponse, Op: op, Status: status,
-			Message: fmt.Sprintf("unexpected answer (HTTP %d, not an accsyn JSON envelope): %s", status, start)}
+			Message: fmt.Sprintf("unexpected response (HTTP %d, not an accsyn JSON envelope): %s", status, start)}
 	}
 	if exc, ok := fields["exception"]; ok {
 		return nil, &Error{Kind: KindBackend, Op: op, Status: status,
@@ -282,7 +282,7 @@ func (c *Client) readEnvelope(op string, status int, data []byte) (json.RawMessa
 	result, ok := fields["result"]
 	if !ok {
 		return nil, &Error{Kind: KindBadResponse, Op: op, Status: status,
-			Message: fmt.Sprintf("unexpected answer (HTTP %d, an envelope with neither result nor message): %s",
+			Message: fmt.Sprintf("unexpected response (HTTP %d, an envelope with neither result nor message): %s",
 				status, c.scrub(snippet(data)))}
 	}
 	return result, nil
@@ -325,17 +325,17 @@ func (c *Client) scrub(s string) string {
 	return strings.ReplaceAll(s, key, redacted)
 }
 
-// transportError classifies a failure to get an answer at all.
+// transportError classifies a call that got no response at all.
 func (c *Client) transportError(parent, callCtx context.Context, op, addr string, err error) *Error {
 	switch {
 	case errors.Is(parent.Err(), context.Canceled):
 		return &Error{Kind: KindUnknown, Op: op, Message: "the call was cancelled", Err: context.Canceled}
 	case errors.Is(parent.Err(), context.DeadlineExceeded):
-		return &Error{Kind: KindTimeout, Op: op, Message: fmt.Sprintf("no answer from %s before the deadline", addr),
+		return &Error{Kind: KindTimeout, Op: op, Message: fmt.Sprintf("timed out: no response from %s before the deadline", addr),
 			Err: context.DeadlineExceeded}
 	case errors.Is(callCtx.Err(), context.DeadlineExceeded):
 		return &Error{Kind: KindTimeout, Op: op,
-			Message: fmt.Sprintf("no complete answer from %s within %s", addr, c.cfg.ConnectTimeout+c.cfg.ResponseTimeout),
+			Message: fmt.Sprintf("timed out: no complete response from %s within %s", addr, c.cfg.ConnectTimeout+c.cfg.ResponseTimeout),
 			Err:     context.DeadlineExceeded}
 	}
 
@@ -365,14 +365,14 @@ func (c *Client) transportError(parent, callCtx context.Context, op, addr string
 				addr, innermost(err)), Err: err}
 	case errors.As(err, &recordErr), strings.Contains(err.Error(), "server gave HTTP response to HTTPS client"):
 		// net/http replaces the tls.RecordHeaderError with a plain error
-		// when the answer looks like HTTP, so the text is matched too.
+		// when the response looks like HTTP, so the text is matched too.
 		return &Error{Kind: KindUnreachable, Op: op,
 			Message: fmt.Sprintf("%s does not speak TLS: use http for the emulator, or check the port", addr), Err: err}
 	}
 	var netErr net.Error
 	if errors.As(err, &netErr) && netErr.Timeout() {
 		return &Error{Kind: KindTimeout, Op: op,
-			Message: fmt.Sprintf("no answer from %s within %s", addr, c.cfg.ResponseTimeout), Err: err}
+			Message: fmt.Sprintf("timed out: no response from %s within %s", addr, c.cfg.ResponseTimeout), Err: err}
 	}
 	return &Error{Kind: KindUnreachable, Op: op,
 		Message: fmt.Sprintf("connection to %s failed: %s", addr, c.scrub(innermost(err))), Err: err}
