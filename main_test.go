@@ -1,0 +1,231 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/creack/pty"
+
+	"accsyn-sites/client"
+)
+
+// binaryPath is the accsyn-sites binary built once for the tests that run it
+// as a separate process.
+var binaryPath string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "accsyn-sites-bin-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "create temp dir:", err)
+		os.Exit(1)
+	}
+	binaryPath = filepath.Join(dir, appName)
+	build := exec.Command("go", "build", "-o", binaryPath, ".")
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "build accsyn-sites:", err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// isolatedEnv returns an environment with a private data directory and no
+// accsyn credentials, so the binary always starts its embedded emulator.
+func isolatedEnv(t testing.TB) []string {
+	data := t.TempDir()
+	var env []string
+	for _, kv := range os.Environ() {
+		if strings.HasPrefix(kv, "ACCSYN_") || strings.HasPrefix(kv, "XDG_DATA_HOME=") || strings.HasPrefix(kv, "NO_COLOR=") {
+			continue
+		}
+		env = append(env, kv)
+	}
+	return append(env, "XDG_DATA_HOME="+data, "TERM=xterm-256color")
+}
+
+func TestVersionFlag(t *testing.T) {
+	var out, errOut bytes.Buffer
+	if status := run([]string{"--version"}, &out, &errOut); status != 0 {
+		t.Fatalf("status = %d, stderr %q", status, errOut.String())
+	}
+	if !strings.HasPrefix(out.String(), "accsyn-sites ") {
+		t.Errorf("--version printed %q", out.String())
+	}
+}
+
+func TestHelpFlags(t *testing.T) {
+	for _, args := range [][]string{{"--help"}, {"emulator", "--help"}, {"serve", "-h"}} {
+		var out, errOut bytes.Buffer
+		if status := run(args, &out, &errOut); status != 0 {
+			t.Errorf("%v: status = %d, want 0", args, status)
+		}
+		if !strings.Contains(out.String(), "Usage:") || !strings.Contains(out.String(), "-data") {
+			t.Errorf("%v: help lacks usage or flags: %q", args, out.String())
+		}
+	}
+}
+
+func TestUsageErrors(t *testing.T) {
+	cases := map[string][]string{
+		`invalid --seed "big"`:       {"emulator", "--memory", "--seed", "big"},
+		"exclude each other":         {"emulator", "--memory", "--data", t.TempDir()},
+		`unexpected argument "oops"`: {"oops"},
+		"invalid --max-sessions 0":   {"serve", "--max-sessions", "0"},
+		`invalid --listen "nowhere"`: {"emulator", "--memory", "--listen", "nowhere"},
+	}
+	for want, args := range cases {
+		var out, errOut bytes.Buffer
+		if status := run(args, &out, &errOut); status != 2 {
+			t.Errorf("%v: status = %d, want 2", args, status)
+		}
+		if !strings.Contains(errOut.String(), want) {
+			t.Errorf("%v: stderr %q lacks %q", args, errOut.String(), want)
+		}
+	}
+}
+
+func TestServeWithoutAuthorizedKeys(t *testing.T) {
+	cmd := exec.Command(binaryPath, "serve", "--listen", "127.0.0.1:0")
+	cmd.Env = isolatedEnv(t)
+	out, err := cmd.CombinedOutput()
+	if err == nil {
+		t.Fatalf("serve started without an authorized_keys file: %s", out)
+	}
+	if !strings.Contains(string(out), "authorized_keys") {
+		t.Errorf("error does not say how to add keys: %s", out)
+	}
+}
+
+// TestEmulatorCommand runs `accsyn-sites emulator` as a process, reads the
+// credentials from its banner, uses them with the real client and stops it
+// with SIGINT.
+func TestEmulatorCommand(t *testing.T) {
+	cmd := exec.Command(binaryPath, "emulator", "--memory", "--listen", "127.0.0.1:0")
+	cmd.Env = isolatedEnv(t)
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+
+	exports := map[string]string{}
+	lines := bufio.NewScanner(stdout)
+	exportPair := regexp.MustCompile(`(ACCSYN_[A-Z_]+)=(\S+)`)
+	for lines.Scan() {
+		line := lines.Text()
+		for _, m := range exportPair.FindAllStringSubmatch(line, -1) {
+			exports[m[1]] = m[2]
+		}
+		if strings.Contains(line, "Ctrl+C") {
+			break
+		}
+	}
+	go io.Copy(io.Discard, stdout)
+	for _, key := range []string{"ACCSYN_WORKSPACE", "ACCSYN_API_USER", "ACCSYN_API_KEY", "ACCSYN_HOSTNAME", "ACCSYN_PORT"} {
+		if exports[key] == "" {
+			t.Fatalf("banner has no %s line; got %v", key, exports)
+		}
+	}
+
+	cfg, found, err := client.LoadConfig(client.Config{Scheme: "http"}, func(k string) string { return exports[k] }, t.TempDir())
+	if err != nil || !found {
+		t.Fatalf("LoadConfig from the banner: found=%v err=%v", found, err)
+	}
+	c, err := client.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	sites, err := c.FindSites(ctx, client.FindOptions{Query: "code=hq"})
+	if err != nil {
+		t.Fatalf("find hq: %v", err)
+	}
+	if len(sites) != 1 || !sites[0].Main {
+		t.Errorf("find hq = %+v, want the main site", sites)
+	}
+
+	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Errorf("emulator exit after SIGINT: %v; stderr %s", err, stderr.String())
+	}
+	if strings.Contains(stderr.String(), exports["ACCSYN_API_KEY"]) {
+		t.Error("the request log contains the API key")
+	}
+}
+
+// BenchmarkStartupToFirstFrame measures the time from starting the binary in
+// a pseudo-terminal to the first frame that shows sites (the MAIN badge of
+// the main site), on a fresh data directory the first time and an existing
+// one after.
+func BenchmarkStartupToFirstFrame(b *testing.B) {
+	env := isolatedEnv(b)
+	for b.Loop() {
+		cmd := exec.Command(binaryPath, "--refresh", "0")
+		cmd.Env = env
+		tty, err := pty.StartWithSize(cmd, &pty.Winsize{Rows: 40, Cols: 120})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := waitForOutput(tty, "MAIN", 30*time.Second); err != nil {
+			b.Fatal(err)
+		}
+		cmd.Process.Kill()
+		cmd.Wait()
+		tty.Close()
+	}
+}
+
+// waitForOutput reads r until it has seen want or the timeout passes.
+func waitForOutput(r io.Reader, want string, timeout time.Duration) error {
+	found := make(chan error, 1)
+	go func() {
+		var seen bytes.Buffer
+		buf := make([]byte, 4096)
+		for {
+			n, err := r.Read(buf)
+			seen.Write(buf[:n])
+			if bytes.Contains(seen.Bytes(), []byte(want)) {
+				found <- nil
+				return
+			}
+			if err != nil {
+				found <- fmt.Errorf("output ended before %q: %w; got %q", want, err, tail(seen.String(), 300))
+				return
+			}
+		}
+	}()
+	select {
+	case err := <-found:
+		return err
+	case <-time.After(timeout):
+		return fmt.Errorf("no %q after %s", want, timeout)
+	}
+}
+
+func tail(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[len(s)-n:]
+}
