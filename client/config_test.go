@@ -262,3 +262,15 @@ func TestNewAppliesDefaults(t *testing.T) {
 		t.Errorf("endpoint = %q, want http://[::1]:80", c.currentEndpoint())
 	}
 }
+
+func TestLoadConfigNilGetenvReadsProcess(t *testing.T) {
+	t.Setenv(EnvWorkspace, "from-process")
+	t.Setenv(EnvCredentialsPath, "")
+	cfg, found, err := LoadConfig(Config{}, nil, t.TempDir())
+	if err != nil {
+		t.Fatalf("LoadConfig: %v", err)
+	}
+	if !found || cfg.Workspace != "from-process" {
+		t.Errorf("nil getenv: workspace %q, found %v; want from-process, true", cfg.Workspace, found)
+	}
+}

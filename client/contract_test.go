@@ -638,3 +638,27 @@ func TestContractConcurrentUse(t *testing.T) {
 		t.Errorf("archived worker sites = %d, %v; want %d", len(archived), err, workers)
 	}
 }
+
+func TestContractRegistryLookup(t *testing.T) {
+	srv := startEmulator(t, emulator.SeedNone)
+	cfg := emulatorClient(t, srv, emulator.RoleAdmin).Config()
+	cfg.Hostname, cfg.Port, cfg.RegistryURL = "", 0, srv.URL
+	c := mustNew(t, cfg)
+	ctx := context.Background()
+
+	id, err := c.Login(ctx)
+	if err != nil {
+		t.Fatalf("login through the registry: %v", err)
+	}
+	if id.Role != emulator.RoleAdmin {
+		t.Errorf("role = %q, want admin", id.Role)
+	}
+	got := c.Config()
+	if got.Hostname != srv.Host || got.Port != srv.Port {
+		t.Errorf("looked-up host = %s:%d, want %s:%d", got.Hostname, got.Port, srv.Host, srv.Port)
+	}
+
+	cfg.Workspace = "elsewhere"
+	_, err = mustNew(t, cfg).Login(ctx)
+	expectKind(t, "unknown workspace in the registry", err, KindNotFound, "elsewhere")
+}

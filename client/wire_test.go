@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -416,6 +417,7 @@ func TestRegistryLookupFindsHost(t *testing.T) {
 	workspace := newWireServer(t)
 	cfg := workspace.config()
 	wantHost, wantPort := cfg.Hostname, cfg.Port
+	var mu sync.Mutex // guards the two values the handler records
 	var registryQuery, registryAuth string
 	registry := newWireServer(t)
 	registry.srv.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -423,8 +425,10 @@ func TestRegistryLookupFindsHost(t *testing.T) {
 			http.NotFound(w, r)
 			return
 		}
+		mu.Lock()
 		registryQuery = r.URL.RawQuery
 		registryAuth = r.Header.Get("Authorization")
+		mu.Unlock()
 		writeJSON(w, 200, map[string]any{"result": map[string]any{"hostname": wantHost, "port": wantPort}})
 	})
 	cfg.RegistryURL = registry.srv.URL
@@ -435,6 +439,8 @@ func TestRegistryLookupFindsHost(t *testing.T) {
 	if _, err := c.FindSites(context.Background(), FindOptions{}); err != nil {
 		t.Fatalf("FindSites via registry: %v", err)
 	}
+	mu.Lock()
+	defer mu.Unlock()
 	if want := percentEncode(`{"ident":"acme"}`); registryQuery != want {
 		t.Errorf("registry query string = %q, want %q", registryQuery, want)
 	}
