@@ -71,7 +71,9 @@ func New(cfg Config) (*Client, error) {
 	}
 	dialer := &net.Dialer{Timeout: s.ConnectTimeout, KeepAlive: 30 * time.Second}
 	transport := &http.Transport{
-		Proxy:                 nil, // loopback and workspace hosts are reached directly, never through a proxy from the environment
+		// Proxy settings from the environment are ignored, so the client
+		// connects to the configured host and nowhere else.
+		Proxy:                 nil,
 		DialContext:           dialer.DialContext,
 		TLSHandshakeTimeout:   s.ConnectTimeout,
 		ResponseHeaderTimeout: s.ResponseTimeout,
@@ -86,8 +88,13 @@ func New(cfg Config) (*Client, error) {
 	}
 	host, _ := os.Hostname()
 	c := &Client{
-		cfg:       s,
-		http:      &http.Client{Transport: transport},
+		cfg: s,
+		http: &http.Client{
+			Transport: transport,
+			// Redirects are not followed, so a call never goes to a host the
+			// user did not configure. A 3xx response is a bad response.
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		},
 		auth:      "basic " + base64.StdEncoding.EncodeToString([]byte(s.User)) + ":" + base64.StdEncoding.EncodeToString([]byte(s.APIKey)),
 		localHost: host,
 	}

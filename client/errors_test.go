@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -340,5 +341,30 @@ func TestPlainHTTPToTLSPort(t *testing.T) {
 	e := asError(t, err)
 	if e.Kind != KindUnreachable || !strings.Contains(e.Error(), "does not speak TLS") {
 		t.Errorf("https to a plain HTTP port: got %v (kind %v)", e, e.Kind)
+	}
+}
+
+func TestRedirectIsNotFollowed(t *testing.T) {
+	var otherHits atomic.Int64
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		otherHits.Add(1)
+		writeJSON(w, 200, map[string]any{"result": map[string]any{"id": "u", "role": "admin", "session_id": "s"}})
+	}))
+	t.Cleanup(other.Close)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, other.URL+r.URL.Path, http.StatusTemporaryRedirect)
+	}))
+	t.Cleanup(srv.Close)
+
+	_, err := mustNew(t, configFor(t, srv.URL)).Login(context.Background())
+	e := asError(t, err)
+	if e.Kind != KindBadResponse || e.Status != http.StatusTemporaryRedirect {
+		t.Errorf("redirect: got %v (kind %v, status %d), want bad response with status 307", e, e.Kind, e.Status)
+	}
+	if !strings.Contains(e.Error(), other.URL) {
+		t.Errorf("redirect error %q does not name the target", e.Error())
+	}
+	if n := otherHits.Load(); n != 0 {
+		t.Errorf("the redirect target got %d requests, want none", n)
 	}
 }

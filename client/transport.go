@@ -245,6 +245,11 @@ func (c *Client) exchange(ctx context.Context, op, method, target string, body [
 		return nil, &Error{Kind: KindTooLarge, Op: op, Status: resp.StatusCode,
 			Message: fmt.Sprintf("the response is larger than %d MiB", maxResponseBytes>>20)}
 	}
+	if resp.StatusCode >= 300 && resp.StatusCode < 400 && resp.Header.Get("Location") != "" {
+		return nil, &Error{Kind: KindBadResponse, Op: op, Status: resp.StatusCode,
+			Message: fmt.Sprintf("HTTP %d redirect to %s, which the client does not follow: configure the workspace host and port it points to",
+				resp.StatusCode, c.scrub(snippet([]byte(resp.Header.Get("Location")))))}
+	}
 	return c.readEnvelope(op, resp.StatusCode, data)
 }
 
