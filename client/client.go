@@ -1,7 +1,7 @@
-// Package client talks to an accsyn workspace (or the local emulator) over the
-// accsyn API v3: it finds the workspace host, logs in, wraps every call in
-// accsyn's event envelope and returns typed sites, servers and transfers, or
-// an *Error that describes what happened and what to do.
+// Package client talks to an accsyn workspace, or the local emulator, over
+// the accsyn API v3. It finds the workspace host, logs in and wraps every call
+// in accsyn's event envelope. Calls return typed sites, servers and
+// transfers, or an *Error that describes what happened and what to do.
 package client
 
 import (

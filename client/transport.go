@@ -101,19 +101,19 @@ func (c *Client) sendEvent(ctx context.Context, sess *session, cl call) (json.Ra
 	}
 	raw, err := marshalJSON(data)
 	if err != nil {
-		return nil, &Error{Kind: KindInvalid, Op: cl.uri, Message: "cannot encode the call's data as JSON: " + err.Error(), Err: err}
+		return nil, &Error{Kind: KindInvalid, Op: cl.uri, Message: "failed to encode the call's data as JSON: " + err.Error(), Err: err}
 	}
 	if len(raw) > gzipThreshold {
 		ev.GzData, err = gzipBase64(raw)
 		if err != nil {
-			return nil, &Error{Kind: KindUnknown, Op: cl.uri, Message: "cannot compress the call's data: " + err.Error(), Err: err}
+			return nil, &Error{Kind: KindUnknown, Op: cl.uri, Message: "failed to compress the call's data: " + err.Error(), Err: err}
 		}
 	} else {
 		ev.Data = raw
 	}
 	body, err := marshalJSON(ev)
 	if err != nil {
-		return nil, &Error{Kind: KindInvalid, Op: cl.uri, Message: "cannot encode the event as JSON: " + err.Error(), Err: err}
+		return nil, &Error{Kind: KindInvalid, Op: cl.uri, Message: "failed to encode the event as JSON: " + err.Error(), Err: err}
 	}
 
 	endpoint := c.currentEndpoint()
@@ -172,12 +172,14 @@ func (c *Client) resolveEndpoint(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", &Error{Kind: KindConfig, Op: "registry", Message: err.Error(), Err: err}
 	}
+
 	base := strings.TrimRight(c.cfg.registry.String(), "/")
 	// The registry needs no credentials, so none are sent to it.
 	result, err := c.exchange(ctx, "registry", http.MethodGet, base+registryPath+"?"+percentEncode(string(query)), nil, false)
 	if err != nil {
 		return "", err
 	}
+
 	var response struct {
 		Hostname string          `json:"hostname"`
 		Port     json.RawMessage `json:"port"`
@@ -191,6 +193,7 @@ func (c *Client) resolveEndpoint(ctx context.Context) (string, error) {
 		return "", &Error{Kind: KindBadResponse, Op: "registry",
 			Message: fmt.Sprintf("the registry returned an invalid hostname %q", snippet([]byte(response.Hostname)))}
 	}
+
 	port := c.cfg.Port
 	if len(response.Port) > 0 && string(response.Port) != "null" {
 		p, err := strconv.Atoi(strings.Trim(string(response.Port), `"`))
@@ -200,6 +203,7 @@ func (c *Client) resolveEndpoint(ctx context.Context) (string, error) {
 		}
 		port = p
 	}
+
 	endpoint := c.cfg.Scheme + "://" + net.JoinHostPort(host, strconv.Itoa(port))
 	c.mu.Lock()
 	c.endpoint = endpoint
@@ -220,7 +224,7 @@ func (c *Client) exchange(ctx context.Context, op, method, target string, body [
 	}
 	req, err := http.NewRequestWithContext(callCtx, method, target, reader)
 	if err != nil {
-		return nil, &Error{Kind: KindConfig, Op: op, Message: "cannot build the request: " + c.scrub(err.Error()), Err: err}
+		return nil, &Error{Kind: KindConfig, Op: op, Message: "failed to build the request: " + c.scrub(err.Error()), Err: err}
 	}
 	if withAuth {
 		req.Header.Set("Authorization", c.auth)
