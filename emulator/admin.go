@@ -59,18 +59,19 @@ func (e *Emulator) AddServer(s model.Server) (model.Server, error) {
 			s.LastCheckin = model.NewTime(now.Add(-2 * time.Hour))
 		}
 	}
-	e.mu.RLock()
-	rec, ok := e.siteByID(s.Site)
-	_, dup := e.serverIndex(s.ID)
-	e.mu.RUnlock()
-	if !ok || rec.archived {
-		return model.Server{}, fmt.Errorf("server %s: site %q not found: give the id of an existing site", s.Code, s.Site)
-	}
-	if dup {
-		return model.Server{}, fmt.Errorf("a server with id %s already exists: leave ID empty to get a new one", s.ID)
-	}
-	s.SiteHR = fmt.Sprintf("%s(%s)", rec.site.Code, s.Site)
-	err := e.inTx(func(tx *sql.Tx) error { return insertServer(tx, s) }, func() {
+	// The checks run inside the transaction, under the write lock, so no
+	// other change can delete the site between the check and the insert.
+	err := e.inTx(func(tx *sql.Tx) error {
+		rec, ok := e.siteByID(s.Site)
+		if !ok || rec.archived {
+			return fmt.Errorf("server %s: site %q not found: give the id of an existing site", s.Code, s.Site)
+		}
+		if _, dup := e.serverIndex(s.ID); dup {
+			return fmt.Errorf("a server with id %s already exists: leave ID empty to get a new one", s.ID)
+		}
+		s.SiteHR = fmt.Sprintf("%s(%s)", rec.site.Code, s.Site)
+		return insertServer(tx, s)
+	}, func() {
 		e.servers = append(e.servers, s)
 	})
 	if err != nil {
@@ -87,28 +88,24 @@ func (e *Emulator) SetServerStatus(id model.ID, status string) error {
 	if err := checkStatus("server", status, serverStatuses); err != nil {
 		return err
 	}
-	e.mu.RLock()
-	i, ok := e.serverIndex(id)
 	var s model.Server
-	if ok {
-		s = e.servers[i]
-	}
-	e.mu.RUnlock()
-	if !ok {
-		return fmt.Errorf("server %q not found", id)
-	}
-	now := e.now()
-	s.Status = status
-	s.Modified = model.NewTime(now)
-	switch status {
-	case model.ServerOnline, model.ServerDisabled:
-		s.LastCheckin = model.NewTime(now)
-	default:
-		if now.Sub(s.LastCheckin.Time) < offlineAfter {
-			s.LastCheckin = model.NewTime(now.Add(-offlineAfter - time.Minute))
-		}
-	}
 	return e.inTx(func(tx *sql.Tx) error {
+		i, ok := e.serverIndex(id)
+		if !ok {
+			return fmt.Errorf("server %q not found", id)
+		}
+		s = e.servers[i]
+		now := e.now()
+		s.Status = status
+		s.Modified = model.NewTime(now)
+		switch status {
+		case model.ServerOnline, model.ServerDisabled:
+			s.LastCheckin = model.NewTime(now)
+		default:
+			if now.Sub(s.LastCheckin.Time) < offlineAfter {
+				s.LastCheckin = model.NewTime(now.Add(-offlineAfter - time.Minute))
+			}
+		}
 		_, err := tx.Exec(`UPDATE servers SET status = ?, last_checkin = ?, modified = ? WHERE id = ?`,
 			s.Status, formatStoreTime(s.LastCheckin), formatStoreTime(s.Modified), string(s.ID))
 		if err != nil {
@@ -159,19 +156,18 @@ func (e *Emulator) AddTransfer(t model.Transfer) (model.Transfer, error) {
 	if t.Finished.IsZero() && (t.Status == model.TransferDone || t.Status == model.TransferAborted) {
 		t.Finished = now
 	}
-	e.mu.RLock()
-	if t.SourceHR == "" {
-		t.SourceHR = e.endpointName(t.Source)
-	}
-	if t.DestinationHR == "" {
-		t.DestinationHR = e.endpointName(t.Destination)
-	}
-	_, dup := e.transferIndex(t.ID)
-	e.mu.RUnlock()
-	if dup {
-		return model.Transfer{}, fmt.Errorf("a transfer with id %s already exists: leave ID empty to get a new one", t.ID)
-	}
-	err := e.inTx(func(tx *sql.Tx) error { return insertTransfer(tx, t) }, func() {
+	err := e.inTx(func(tx *sql.Tx) error {
+		if _, dup := e.transferIndex(t.ID); dup {
+			return fmt.Errorf("a transfer with id %s already exists: leave ID empty to get a new one", t.ID)
+		}
+		if t.SourceHR == "" {
+			t.SourceHR = e.endpointName(t.Source)
+		}
+		if t.DestinationHR == "" {
+			t.DestinationHR = e.endpointName(t.Destination)
+		}
+		return insertTransfer(tx, t)
+	}, func() {
 		e.transfers = append(e.transfers, t)
 	})
 	if err != nil {
@@ -187,26 +183,22 @@ func (e *Emulator) SetTransferStatus(id model.ID, status string) error {
 	if err := checkStatus("transfer", status, transferStatuses); err != nil {
 		return err
 	}
-	e.mu.RLock()
-	i, ok := e.transferIndex(id)
 	var t model.Transfer
-	if ok {
-		t = e.transfers[i]
-	}
-	e.mu.RUnlock()
-	if !ok {
-		return fmt.Errorf("transfer %q not found", id)
-	}
-	t.Status = status
-	if status == model.TransferDone {
-		t.Progress = 100
-	}
-	if status == model.TransferDone || status == model.TransferAborted {
-		t.Finished = model.NewTime(e.now())
-	} else {
-		t.Finished = model.Time{}
-	}
 	return e.inTx(func(tx *sql.Tx) error {
+		i, ok := e.transferIndex(id)
+		if !ok {
+			return fmt.Errorf("transfer %q not found", id)
+		}
+		t = e.transfers[i]
+		t.Status = status
+		if status == model.TransferDone {
+			t.Progress = 100
+		}
+		if status == model.TransferDone || status == model.TransferAborted {
+			t.Finished = model.NewTime(e.now())
+		} else {
+			t.Finished = model.Time{}
+		}
 		_, err := tx.Exec(`UPDATE transfers SET status = ?, progress = ?, finished = ? WHERE id = ?`,
 			t.Status, t.Progress, formatStoreTime(t.Finished), string(t.ID))
 		if err != nil {
@@ -222,7 +214,7 @@ func (e *Emulator) SetTransferStatus(id model.ID, status string) error {
 
 // endpointName returns the human-readable twin of a transfer endpoint
 // "<entitytype>:<id>": the site's or server's code, or the endpoint itself.
-// The caller holds e.mu.
+// The caller holds e.mu or e.writeMu.
 func (e *Emulator) endpointName(end string) string {
 	kind, id, ok := strings.Cut(end, ":")
 	if !ok {
@@ -242,7 +234,7 @@ func (e *Emulator) endpointName(end string) string {
 	return end
 }
 
-// siteByID returns the cached site with the id. The caller holds e.mu.
+// siteByID returns the cached site with the id. The caller holds e.mu or e.writeMu.
 func (e *Emulator) siteByID(id model.ID) (*siteRecord, bool) {
 	i, ok := e.siteIndex[id]
 	if !ok {
@@ -252,7 +244,7 @@ func (e *Emulator) siteByID(id model.ID) (*siteRecord, bool) {
 }
 
 // serverIndex returns the index of the server in e.servers. The caller
-// holds e.mu.
+// holds e.mu or e.writeMu.
 func (e *Emulator) serverIndex(id model.ID) (int, bool) {
 	for i, s := range e.servers {
 		if s.ID == id {
@@ -263,7 +255,7 @@ func (e *Emulator) serverIndex(id model.ID) (int, bool) {
 }
 
 // transferIndex returns the index of the transfer in e.transfers. The
-// caller holds e.mu.
+// caller holds e.mu or e.writeMu.
 func (e *Emulator) transferIndex(id model.ID) (int, bool) {
 	for i, t := range e.transfers {
 		if t.ID == id {

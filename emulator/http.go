@@ -115,11 +115,11 @@ func (e *Emulator) writeAnswer(w http.ResponseWriter, result any, err error) {
 				w.Header().Set("Allow", "GET, POST, PUT, DELETE")
 			}
 			w.WriteHeader(ae.status)
-			json.NewEncoder(w).Encode(map[string]string{"message": ae.message})
+			writeJSON(w, map[string]string{"message": ae.message})
 			return
 		}
 		w.WriteHeader(http.StatusInternalServerError)
-		json.NewEncoder(w).Encode(map[string]string{"exception": err.Error()})
+		writeJSON(w, map[string]string{"exception": err.Error()})
 		return
 	}
 	if raw, ok := result.(rawResult); ok {
@@ -131,7 +131,14 @@ func (e *Emulator) writeAnswer(w http.ResponseWriter, result any, err error) {
 		w.Write(b.Bytes())
 		return
 	}
-	json.NewEncoder(w).Encode(map[string]any{"result": result})
+	writeJSON(w, map[string]any{"result": result})
+}
+
+// writeJSON writes v without HTML escaping, so messages keep < > & as typed.
+func writeJSON(w io.Writer, v any) {
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	enc.Encode(v)
 }
 
 // serveRegistry answers the workspace lookup with this emulator's own host
