@@ -1,0 +1,548 @@
+package sshd
+
+import (
+	"context"
+	"errors"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/ansi"
+	gossh "golang.org/x/crypto/ssh"
+
+	"accsyn-sites/client"
+	"accsyn-sites/model"
+	"accsyn-sites/ui"
+)
+
+func TestNewRejectsMissingOrEmptyKeys(t *testing.T) {
+	backend := startBackend(t)
+	dir := t.TempDir()
+	opts := Options{
+		AuthorizedKeys: filepath.Join(dir, "authorized_keys"),
+		HostKey:        filepath.Join(dir, "host_key"),
+		UI:             ui.Options{Backend: backend.client},
+	}
+	_, err := New(opts)
+	if err == nil || !strings.Contains(err.Error(), "cat ~/.ssh/id_ed25519.pub >> "+opts.AuthorizedKeys) {
+		t.Errorf("missing authorized_keys: error = %v, want the command that adds a key", err)
+	}
+
+	if err := os.WriteFile(opts.AuthorizedKeys, []byte("\n# empty\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err = New(opts)
+	if err == nil || !strings.Contains(err.Error(), "no valid public key") {
+		t.Errorf("authorized_keys without keys: error = %v, want no valid public key", err)
+	}
+	if _, statErr := os.Stat(opts.HostKey); !errors.Is(statErr, os.ErrNotExist) {
+		t.Errorf("a host key was created although New failed: %v", statErr)
+	}
+
+	bad := opts
+	bad.UI.Backend = nil
+	if _, err := New(bad); err == nil || !strings.Contains(err.Error(), "Backend") {
+		t.Errorf("no backend: error = %v, want one naming Backend", err)
+	}
+	bad = opts
+	bad.MaxSessions = -1
+	if _, err := New(bad); err == nil || !strings.Contains(err.Error(), "-1") {
+		t.Errorf("negative max sessions: error = %v, want one naming -1", err)
+	}
+}
+
+func TestHostKeySameFingerprintAcrossServers(t *testing.T) {
+	first := startServer(t, nil)
+	info, err := os.Stat(first.opts.HostKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if mode := info.Mode().Perm(); mode != 0o600 {
+		t.Errorf("host key mode = %#o, want 0600", mode)
+	}
+
+	second, err := New(first.opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if first.HostKeyFingerprint() != second.HostKeyFingerprint() {
+		t.Errorf("fingerprint changed: %s then %s", first.HostKeyFingerprint(), second.HostKeyFingerprint())
+	}
+
+	// The client sees the same key.
+	var seen gossh.PublicKey
+	c, err := gossh.Dial("tcp", first.addr, &gossh.ClientConfig{
+		User: "tester", Auth: []gossh.AuthMethod{gossh.PublicKeys(first.signer)},
+		HostKeyCallback: func(_ string, _ net.Addr, key gossh.PublicKey) error { seen = key; return nil },
+		Timeout:         waitTimeout,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Close()
+	if got := gossh.FingerprintSHA256(seen); got != first.HostKeyFingerprint() {
+		t.Errorf("client saw host key %s, want %s", got, first.HostKeyFingerprint())
+	}
+}
+
+func TestSessionShowsSiteList(t *testing.T) {
+	ts := startServer(t, nil)
+	term := ts.openTerminal(t, termOptions{})
+	term.waitForText("London")
+	term.waitForText("Stockholm")
+
+	logs := ts.logs.String()
+	fingerprint := gossh.FingerprintSHA256(ts.signer.PublicKey())
+	if !strings.Contains(logs, "session started") || !strings.Contains(logs, fingerprint) || !strings.Contains(logs, "user=tester") {
+		t.Errorf("log has no session start with user and key fingerprint %s:\n%s", fingerprint, logs)
+	}
+
+	term.send("q")
+	if status := term.waitExit(); status != 0 {
+		t.Errorf("exit status after q = %d, want 0", status)
+	}
+	waitUntil(t, "the session end in the log", func() bool { return strings.Contains(ts.logs.String(), "session ended") })
+	logs = ts.logs.String()
+	if !strings.Contains(logs, "duration=") || !strings.Contains(logs, "remote=127.0.0.1:") {
+		t.Errorf("session end log lacks duration or remote address:\n%s", logs)
+	}
+	if strings.Contains(logs, ts.backend.apiKey) {
+		t.Error("the log contains the API key")
+	}
+}
+
+func TestAuthRejectsOtherMethods(t *testing.T) {
+	ts := startServer(t, nil)
+	stranger, _ := newTestKey(t)
+	cases := map[string]gossh.AuthMethod{
+		"unknown key": gossh.PublicKeys(stranger),
+		"password":    gossh.Password("tester"),
+		"keyboard-interactive": gossh.KeyboardInteractive(func(string, string, []string, []bool) ([]string, error) {
+			return []string{"tester"}, nil
+		}),
+	}
+	for name, method := range cases {
+		t.Run(name, func(t *testing.T) {
+			c, err := ts.dial(t, method)
+			if err == nil {
+				c.Close()
+				t.Fatal("login succeeded")
+			}
+			if !strings.Contains(err.Error(), "unable to authenticate") {
+				t.Errorf("error = %v, want an authentication failure", err)
+			}
+		})
+	}
+}
+
+func TestNoPTYGetsOneLineAndStatus1(t *testing.T) {
+	ts := startServer(t, nil)
+	for _, command := range []string{"", "list"} {
+		c, err := ts.dial(t)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sess, err := c.NewSession()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var stdout, stderr strings.Builder
+		sess.Stdout, sess.Stderr = &stdout, &stderr
+		if command == "" {
+			err = sess.Shell()
+			if err == nil {
+				err = sess.Wait()
+			}
+		} else {
+			err = sess.Run(command)
+		}
+		c.Close()
+		if status := exitStatus(err); status != 1 {
+			t.Errorf("command %q: exit status = %d (%v), want 1", command, status, err)
+		}
+		want := "accsyn-sites is a full-screen terminal program and needs a terminal: connect with ssh -t, without -T or a command.\n"
+		if stderr.String() != want {
+			t.Errorf("command %q: stderr = %q, want %q", command, stderr.String(), want)
+		}
+		if stdout.String() != "" {
+			t.Errorf("command %q: stdout = %q, want nothing", command, stdout.String())
+		}
+	}
+}
+
+func TestWindowChangeResizesScreen(t *testing.T) {
+	ts := startServer(t, nil)
+	term := ts.openTerminal(t, termOptions{width: 120, height: 40})
+	term.waitForText("London")
+	if w := widestLine(term.text()); w != 120 {
+		t.Errorf("widest line before resize = %d, want 120", w)
+	}
+
+	term.mu.Lock()
+	term.screen.Resize(90, 30)
+	term.mu.Unlock()
+	if err := term.session.WindowChange(30, 90); err != nil {
+		t.Fatal(err)
+	}
+	term.waitFor("a redraw 90 columns wide", func(screen string) bool {
+		lines := strings.Split(screen, "\n")
+		return widestLine(screen) == 90 && len(lines) <= 30 && strings.Contains(screen, "London")
+	})
+}
+
+func widestLine(screen string) int {
+	widest := 0
+	for _, line := range strings.Split(screen, "\n") {
+		widest = max(widest, ansi.StringWidth(line))
+	}
+	return widest
+}
+
+func TestColourProfilePerSession(t *testing.T) {
+	// The server's own environment must not matter.
+	t.Setenv("NO_COLOR", "1")
+	t.Setenv("TERM", "dumb")
+	t.Setenv("COLORTERM", "")
+	ts := startServer(t, nil)
+
+	colours := func(o termOptions) map[string]int {
+		term := ts.openTerminal(t, o)
+		term.waitForText("London")
+		found := colourParams(term.rawOutput())
+		term.send("q")
+		term.waitExit()
+		return found
+	}
+
+	got := colours(termOptions{term: "xterm-256color"})
+	if got["38;5"] == 0 || got["38;2"] != 0 {
+		t.Errorf("xterm-256color: colour codes %v, want 256-colour (38;5) and no true colour", got)
+	}
+	got = colours(termOptions{term: "xterm-256color", env: map[string]string{"COLORTERM": "truecolor"}})
+	if got["38;2"] == 0 {
+		t.Errorf("COLORTERM=truecolor: colour codes %v, want true colour (38;2)", got)
+	}
+	for name, o := range map[string]termOptions{
+		"NO_COLOR=1":   {term: "xterm-256color", env: map[string]string{"NO_COLOR": "1"}},
+		"NO_COLOR=yes": {term: "xterm-256color", env: map[string]string{"NO_COLOR": "yes"}},
+		"TERM=dumb":    {term: "dumb"},
+	} {
+		if got := colours(o); len(got) != 0 {
+			t.Errorf("%s: colour codes %v, want none", name, got)
+		}
+	}
+}
+
+func TestTwoSessionsSeeEachOthersChanges(t *testing.T) {
+	ts := startServer(t, func(o *Options) { o.UI.Refresh = 500 * time.Millisecond })
+	if site := ts.backend.site(t, "tokyo"); site.Status == model.StatusDisabled {
+		t.Fatal("tokyo starts disabled")
+	}
+	watcher := ts.openTerminal(t, termOptions{})
+	actor := ts.openTerminal(t, termOptions{})
+	watcher.waitForText("Tokyo")
+	actor.waitForText("Tokyo")
+	selectSite(watcher, "tokyo")
+	watcher.waitFor("tokyo shown enabled", func(screen string) bool {
+		return rowWith(screen, "status", "enabled")
+	})
+
+	selectSite(actor, "tokyo")
+	actor.send(" ")
+	confirmIfAsked(actor, "Disable")
+
+	waitUntil(t, "tokyo disabled in the emulator", func() bool {
+		return ts.backend.site(t, "tokyo").Status == model.StatusDisabled
+	})
+	watcher.waitFor("tokyo shown disabled after a refresh", func(screen string) bool {
+		return rowWith(screen, "status", "disabled")
+	})
+	if !strings.Contains(ts.logs.String(), "user=tester") {
+		t.Errorf("no log line names the user:\n%s", ts.logs.String())
+	}
+}
+
+// selectSite moves the cursor to the site with code by filtering the list.
+func selectSite(term *terminal, code string) {
+	term.t.Helper()
+	term.send("/")
+	term.send(code)
+	term.send("\r")
+	term.waitFor("the filter to show only "+code, func(screen string) bool {
+		return !strings.Contains(screen, "London") && strings.Contains(strings.ToLower(screen), code)
+	})
+}
+
+// confirmIfAsked answers yes when a confirmation dialog with word appears
+// within a short time.
+func confirmIfAsked(term *terminal, word string) {
+	deadline := time.Now().Add(2 * time.Second)
+	for time.Now().Before(deadline) {
+		if strings.Contains(term.text(), word+" ") && strings.Contains(term.text(), "?") {
+			term.send("y")
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// rowWith reports whether one screen line contains all the words.
+func rowWith(screen string, words ...string) bool {
+	for _, line := range strings.Split(screen, "\n") {
+		all := true
+		for _, w := range words {
+			all = all && strings.Contains(line, w)
+		}
+		if all {
+			return true
+		}
+	}
+	return false
+}
+
+func TestReadOnlyServerChangesNothing(t *testing.T) {
+	ts := startServer(t, func(o *Options) { o.ReadOnly = true })
+	term := ts.openTerminal(t, termOptions{})
+	term.waitForText("Tokyo")
+	selectSite(term, "tokyo")
+	saysReadOnly := func(screen string) bool {
+		return strings.Contains(strings.ToLower(screen), strings.ToLower(readOnlyReason))
+	}
+	term.send(" ")
+	term.waitFor("the read-only reason after space", saysReadOnly)
+	term.send("d")
+	time.Sleep(300 * time.Millisecond)
+	if screen := term.text(); strings.Contains(screen, "Delete tokyo?") || !saysReadOnly(screen) {
+		t.Errorf("after d on a read-only server the screen asks to delete or lost the reason:\n%s", screen)
+	}
+
+	if site := ts.backend.site(t, "tokyo"); site.Status != model.StatusEnabled {
+		t.Errorf("tokyo status = %s after space on a read-only server, want enabled", site.Status)
+	}
+}
+
+func TestIdleSessionEndsWithGoodbye(t *testing.T) {
+	ts := startServer(t, func(o *Options) { o.IdleTimeout = 2 * time.Second })
+	busy := ts.openTerminal(t, termOptions{})
+	idle := ts.openTerminal(t, termOptions{})
+	busy.waitForText("London")
+	idle.waitForText("London")
+
+	// Keep one session busy past the timeout with harmless keys.
+	stop := time.After(3 * time.Second)
+	tick := time.NewTicker(300 * time.Millisecond)
+	defer tick.Stop()
+keepBusy:
+	for {
+		select {
+		case <-stop:
+			break keepBusy
+		case <-tick.C:
+			busy.send("j")
+		}
+	}
+
+	if status := idle.waitExit(); status != 0 {
+		t.Errorf("idle session exit status = %d, want 0", status)
+	}
+	if out := idle.rawOutput(); !strings.Contains(out, "session closed after 2s without input") {
+		t.Errorf("idle session output lacks the goodbye line; tail: %q", tail(out, 200))
+	}
+	select {
+	case <-busy.done:
+		t.Error("the busy session was closed as idle")
+	default:
+	}
+	waitUntil(t, "the idle reason in the log", func() bool { return strings.Contains(ts.logs.String(), "reason=idle") })
+}
+
+func tail(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[len(s)-n:]
+}
+
+func TestMaxSessionsTurnsAwayTheNext(t *testing.T) {
+	ts := startServer(t, func(o *Options) { o.MaxSessions = 2 })
+	first := ts.openTerminal(t, termOptions{})
+	second := ts.openTerminal(t, termOptions{})
+	first.waitForText("London")
+	second.waitForText("London")
+
+	third := ts.openTerminal(t, termOptions{})
+	if status := third.waitExit(); status != 1 {
+		t.Errorf("third session exit status = %d, want 1", status)
+	}
+	if got := third.stderrText(); !strings.Contains(got, "the server is full (2 sessions open)") {
+		t.Errorf("third session stderr = %q, want it to say the server is full", got)
+	}
+
+	first.send("q")
+	first.waitExit()
+	waitUntil(t, "the first session to be released", func() bool { return ts.sessionCount() == 1 })
+	fourth := ts.openTerminal(t, termOptions{})
+	fourth.waitForText("London")
+}
+
+func TestShutdownTellsSessions(t *testing.T) {
+	ts := startServer(t, func(o *Options) { o.ShutdownGrace = 10 * time.Second })
+	term := ts.openTerminal(t, termOptions{})
+	term.waitForText("London")
+
+	done := make(chan error, 1)
+	go func() { done <- ts.Shutdown(context.Background()) }()
+
+	if status := term.waitExit(); status != 0 {
+		t.Errorf("exit status = %d, want 0", status)
+	}
+	if out := term.rawOutput(); !strings.Contains(out, "the server is shutting down") {
+		t.Errorf("output lacks the shutdown line; tail: %q", tail(out, 200))
+	}
+	term.close()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("Shutdown: %v", err)
+		}
+	case <-time.After(waitTimeout):
+		t.Fatal("Shutdown did not return")
+	}
+	select {
+	case err := <-ts.served:
+		if err != nil {
+			t.Errorf("Serve returned %v after Shutdown, want nil", err)
+		}
+	case <-time.After(waitTimeout):
+		t.Fatal("Serve did not return after Shutdown")
+	}
+	if _, err := ts.dial(t); err == nil {
+		t.Error("a client connected after Shutdown")
+	}
+}
+
+func TestShutdownGraceClosesStuckClients(t *testing.T) {
+	ts := startServer(t, func(o *Options) { o.ShutdownGrace = 500 * time.Millisecond })
+	// A connection with no session does not end by itself.
+	c, err := ts.dial(t)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+
+	start := time.Now()
+	if err := ts.Shutdown(context.Background()); err != nil {
+		t.Errorf("Shutdown: %v", err)
+	}
+	waited := time.Since(start)
+	if waited < 500*time.Millisecond {
+		t.Errorf("Shutdown returned after %v, before the 500ms grace", waited)
+	}
+	if err := c.Wait(); err == nil {
+		t.Log("connection ended cleanly")
+	}
+	if !strings.Contains(ts.logs.String(), "closing connections left open") {
+		t.Errorf("log does not say that connections were closed:\n%s", ts.logs.String())
+	}
+}
+
+// panickyBackend is the real client with FindSites made to panic on
+// demand, to check that a panic in one session's command stays there.
+type panickyBackend struct {
+	*client.Client
+	armed chan struct{}
+}
+
+func (b *panickyBackend) FindSites(ctx context.Context, opt client.FindOptions) ([]model.Site, error) {
+	select {
+	case <-b.armed:
+		panic("test panic in FindSites")
+	default:
+	}
+	return b.Client.FindSites(ctx, opt)
+}
+
+func TestPanicEndsOnlyThatSession(t *testing.T) {
+	armed := make(chan struct{})
+	ts := startServer(t, func(o *Options) {
+		o.UI.Backend = &panickyBackend{Client: o.UI.Backend.(*client.Client), armed: armed}
+	})
+	bystander := ts.openTerminal(t, termOptions{})
+	victim := ts.openTerminal(t, termOptions{})
+	bystander.waitForText("London")
+	victim.waitForText("London")
+
+	close(armed)
+	victim.send("r")
+	if status := victim.waitExit(); status != 1 {
+		t.Errorf("exit status after the panic = %d, want 1", status)
+	}
+	if out := victim.rawOutput(); !strings.Contains(out, "internal error") {
+		t.Errorf("output lacks the internal error line; tail: %q", tail(out, 200))
+	}
+	logs := ts.logs.String()
+	if !strings.Contains(logs, "panic in the UI") || !strings.Contains(logs, "test panic in FindSites") {
+		t.Errorf("the panic is not logged:\n%s", logs)
+	}
+
+	// The other session and the server go on.
+	bystander.send("j")
+	select {
+	case <-bystander.done:
+		t.Fatal("the other session ended too")
+	case <-time.After(200 * time.Millisecond):
+	}
+	c, err := ts.dial(t)
+	if err != nil {
+		t.Fatalf("server stopped accepting after a panic: %v", err)
+	}
+	c.Close()
+}
+
+func TestSuspendRequestBecomesResume(t *testing.T) {
+	if got := filterSessionMsg(nil, tea.SuspendMsg{}); got != (tea.ResumeMsg{}) {
+		t.Errorf("filter(SuspendMsg) = %#v, want ResumeMsg", got)
+	}
+	key := tea.KeyPressMsg{Code: 'j', Text: "j"}
+	if got := filterSessionMsg(nil, key); got != tea.Msg(key) {
+		t.Errorf("filter(key j) = %#v, want it unchanged", got)
+	}
+
+	// ctrl+z over SSH leaves the session working.
+	ts := startServer(t, nil)
+	term := ts.openTerminal(t, termOptions{})
+	term.waitForText("London")
+	term.send("\x1a")
+	term.send("?")
+	term.waitFor("the help after ctrl+z", func(screen string) bool { return strings.Contains(screen, "quit") })
+	select {
+	case <-term.done:
+		t.Fatal("the session ended after ctrl+z")
+	default:
+	}
+}
+
+func TestAuthorizedKeysReadAgain(t *testing.T) {
+	ts := startServer(t, nil)
+	newcomer, line := newTestKey(t)
+	if _, err := ts.dial(t, gossh.PublicKeys(newcomer)); err == nil {
+		t.Fatal("newcomer logged in before being added")
+	}
+	f, err := os.OpenFile(ts.opts.AuthorizedKeys, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.WriteString(`from="127.0.0.1" ` + line + " newcomer\n"); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	c, err := ts.dial(t, gossh.PublicKeys(newcomer))
+	if err != nil {
+		t.Fatalf("newcomer rejected after being added: %v", err)
+	}
+	c.Close()
+}
