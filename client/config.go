@@ -42,6 +42,9 @@ const (
 
 // Config is the address and credentials a Client uses for one accsyn
 // workspace. Its fmt, String, GoString and slog forms redact APIKey.
+//
+// NOTE: fmt cannot call these methods on a Config held in an unexported
+// field of another struct, so printing that struct with %v shows the key.
 type Config struct {
 	Workspace string
 	User      string // API user (e-mail)
