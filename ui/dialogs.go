@@ -172,7 +172,15 @@ func (d *formDialog) resize(width, height int) {
 	inner := d.innerWidth()
 	// Title, blank line, two error lines, hint, border: 7 lines around the form.
 	formHeight := max(3, height-7)
-	d.form = d.form.WithWidth(inner).WithHeight(formHeight)
+	d.form = d.form.WithWidth(inner)
+	// A size message, unlike WithHeight, lets the form take only the
+	// height its fields need, up to formHeight; past that it scrolls to
+	// keep the focused field visible.
+	if updated, _ := d.form.Update(tea.WindowSizeMsg{Width: inner, Height: formHeight}); updated != nil {
+		if f, ok := updated.(*huh.Form); ok {
+			d.form = f
+		}
+	}
 }
 
 func (d *formDialog) innerWidth() int {

@@ -127,13 +127,22 @@ func (l *siteList) applyFilter(sites []model.Site) {
 		return
 	}
 	matched := make([]bool, len(candidates))
-	for _, field := range []func(model.Site) string{
-		func(s model.Site) string { return s.Name },
-		func(s model.Site) string { return s.Code },
-		func(s model.Site) string { return s.Description },
-	} {
-		src := fieldSource{sites: sites, idx: candidates, field: field}
+	fields := []struct {
+		text    func(model.Site) string
+		compact bool
+	}{
+		{func(s model.Site) string { return s.Name }, false},
+		{func(s model.Site) string { return s.Code }, false},
+		// Descriptions are long prose where a few letters match almost
+		// anything in order, so only a compact match counts there.
+		{func(s model.Site) string { return s.Description }, true},
+	}
+	for _, field := range fields {
+		src := fieldSource{sites: sites, idx: candidates, field: field.text}
 		for _, match := range fuzzy.FindFromNoSort(query, src) {
+			if field.compact && !compactMatch(match.MatchedIndexes, len(query)) {
+				continue
+			}
 			matched[match.Index] = true
 		}
 	}
@@ -144,6 +153,16 @@ func (l *siteList) applyFilter(sites []model.Site) {
 		}
 	}
 	l.rows = rows
+}
+
+// compactMatch reports whether the matched bytes lie within a span of at
+// most the query's length plus two, so "renov" finds "renovation"
+// but "lon" does not find "closed for renovation".
+func compactMatch(indexes []int, queryLen int) bool {
+	if len(indexes) == 0 {
+		return false
+	}
+	return indexes[len(indexes)-1]-indexes[0]+1 <= queryLen+2
 }
 
 // fieldSource exposes one text field of the candidate sites to fuzzy.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 
+	"charm.land/bubbles/v2/cursor"
 	"charm.land/bubbles/v2/key"
 	"charm.land/bubbles/v2/spinner"
 	tea "charm.land/bubbletea/v2"
@@ -38,6 +39,12 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 
 	case tea.KeyPressMsg:
 		return m, m.handleKey(msg)
+
+	case cursor.BlinkMsg:
+		// Text cursors do not blink: blinking would wake an idle program
+		// twice a second. Dropping the message ends the blink loop with the
+		// cursor shown.
+		return m, nil
 
 	case spinner.TickMsg:
 		if len(m.requests) == 0 {
@@ -305,13 +312,13 @@ func (m *Model) handleSaved(msg siteSavedMsg) tea.Cmd {
 		m.logger.Info("site created", "code", site.Code, "id", site.ID)
 		m.setStatus(statusSuccess, "Created "+code)
 		if m.dialog != nil && m.dialog.seq == msg.seq {
-			m.closeDialog()
+			m.dialog = nil
 		}
 	case opEdit:
 		m.logger.Info("site edited", "code", site.Code, "id", site.ID)
 		m.setStatus(statusSuccess, "Saved "+code)
 		if m.dialog != nil && m.dialog.seq == msg.seq {
-			m.closeDialog()
+			m.dialog = nil
 		}
 	case opEnable:
 		m.logger.Info("site enabled", "code", site.Code, "id", site.ID)

@@ -1,0 +1,251 @@
+package ui
+
+import (
+	"strings"
+	"testing"
+
+	tea "charm.land/bubbletea/v2"
+
+	"accsyn-sites/emulator"
+)
+
+func TestCreateSiteSelectsIt(t *testing.T) {
+	hs, srv := adminHarness(t, 120, 40)
+	hs.press("n")
+	if hs.m.dialog == nil {
+		t.Fatalf("n did not open the create dialog")
+	}
+	hs.requireScreen("New site", "Name", "Code (optional)", "Description")
+
+	hs.typeText("Paris")
+	hs.requireScreen("the code will be paris")
+	hs.press("tab") // to the code, left empty
+	hs.press("tab") // to the description
+	hs.typeText("Paris office")
+	hs.press("enter")
+
+	if hs.m.dialog != nil {
+		t.Fatalf("dialog still open after a successful create; error %q", hs.m.dialog.backendErr)
+	}
+	site, ok := siteByCode(t, clientFor(t, srv, emulator.RoleAdmin), "paris")
+	if !ok || site.Name != "Paris" || site.Description != "Paris office" {
+		t.Fatalf("emulator has %+v (found %v)", site, ok)
+	}
+	if hs.selected() != "paris" {
+		t.Fatalf("selected %q after create, want paris", hs.selected())
+	}
+	hs.requireScreen("✓ Created paris", "Sites (7 of 9)")
+}
+
+func TestCreateWithCode(t *testing.T) {
+	hs, srv := adminHarness(t, 120, 40)
+	hs.press("n")
+	hs.typeText("Oslo")
+	hs.press("tab")
+	hs.typeText("osl")
+	hs.requireScreen("the site's identifier")
+	hs.press("enter", "enter")
+	if _, ok := siteByCode(t, clientFor(t, srv, emulator.RoleAdmin), "osl"); !ok {
+		t.Fatalf("site with code osl not created; dialog %+v", hs.m.dialog)
+	}
+	if hs.selected() != "osl" {
+		t.Fatalf("selected %q, want osl", hs.selected())
+	}
+}
+
+func TestCreateRefusedKeepsDialog(t *testing.T) {
+	hs, _ := adminHarness(t, 120, 40)
+	hs.press("n")
+	hs.typeText("London2")
+	hs.press("tab")
+	hs.typeText("london") // clashes with the existing site
+	hs.press("tab")
+	hs.typeText("kept text")
+	hs.press("enter")
+
+	d := hs.m.dialog
+	if d == nil {
+		t.Fatalf("dialog closed although the backend refused the code")
+	}
+	if d.saving {
+		t.Fatalf("dialog still saving after the answer")
+	}
+	if !strings.Contains(d.backendErr, "london") {
+		t.Fatalf("backend message %q does not name the code", d.backendErr)
+	}
+	if d.values.Name != "London2" || d.values.Code != "london" || d.values.Description != "kept text" {
+		t.Fatalf("input lost: %+v", *d.values)
+	}
+	hs.requireScreen("London2", "kept text", "✕ ")
+
+	// Fixing the code and saving again works from the same dialog.
+	hs.press("tab") // name -> code after the rebuild focuses the first field
+	for range "london" {
+		hs.press("backspace")
+	}
+	hs.typeText("london2")
+	hs.press("enter", "enter")
+	if hs.m.dialog != nil {
+		t.Fatalf("second submit did not close the dialog: %q", hs.m.dialog.backendErr)
+	}
+	if hs.selected() != "london2" {
+		t.Fatalf("selected %q, want london2", hs.selected())
+	}
+}
+
+func TestCreateLiveValidation(t *testing.T) {
+	hs, _ := adminHarness(t, 120, 40)
+	hs.press("n")
+	hs.typeText("bad name")
+	if !strings.Contains(hs.m.dialog.liveErr, `' '`) || !strings.Contains(hs.m.dialog.liveErr, "position 4") {
+		t.Fatalf("live error %q does not name the space at position 4", hs.m.dialog.liveErr)
+	}
+	hs.requireScreen("position 4")
+
+	// enter does not submit an invalid name.
+	hs.press("enter")
+	if hs.m.dialog == nil || hs.m.dialog.saving || hs.m.dialog.seq != 0 {
+		t.Fatalf("an invalid name was submitted")
+	}
+
+	hs.press("backspace", "backspace", "backspace", "backspace", "backspace")
+	hs.typeText("_ok")
+	if hs.m.dialog.liveErr != "" {
+		t.Fatalf("valid name still has live error %q", hs.m.dialog.liveErr)
+	}
+	hs.press("tab")
+	hs.typeText("Upper")
+	if !strings.Contains(hs.m.dialog.liveErr, "lower case") {
+		t.Fatalf("upper-case code error %q", hs.m.dialog.liveErr)
+	}
+}
+
+func TestCreateEscCancels(t *testing.T) {
+	hs, srv := adminHarness(t, 120, 40)
+	hs.press("n")
+	hs.typeText("Nope")
+	hs.press("esc")
+	if hs.m.dialog != nil {
+		t.Fatalf("esc did not close the dialog")
+	}
+	if _, ok := siteByCode(t, clientFor(t, srv, emulator.RoleAdmin), "nope"); ok {
+		t.Fatalf("esc created the site")
+	}
+	// esc with no dialog and no filter does not quit.
+	hs.press("esc")
+	if hs.quit {
+		t.Fatalf("esc quit the program")
+	}
+}
+
+func TestCreateDialogTakesTypedKeys(t *testing.T) {
+	hs, _ := adminHarness(t, 120, 40)
+	hs.press("n")
+	hs.typeText("q")
+	hs.send(tea.KeyPressMsg{Code: tea.KeySpace, Text: " "})
+	hs.typeText("dnmy?")
+	if hs.quit || hs.m.confirm != nil || hs.m.showHelp {
+		t.Fatalf("keys typed into the dialog acted")
+	}
+	if hs.m.dialog.values.Name != "q dnmy?" {
+		t.Fatalf("name %q, want %q", hs.m.dialog.values.Name, "q dnmy?")
+	}
+}
+
+func TestEditSite(t *testing.T) {
+	hs, srv := adminHarness(t, 120, 40)
+	hs.selectCode("stockholm")
+	hs.press("e")
+	d := hs.m.dialog
+	if d == nil {
+		t.Fatalf("e did not open the edit dialog")
+	}
+	if d.values.Name != "Stockholm" || d.values.Metadata != "region = eu-north" {
+		t.Fatalf("edit dialog starts with %+v", *d.values)
+	}
+	hs.requireScreen("Edit stockholm", "Metadata")
+
+	hs.typeText("2") // name Stockholm2
+	hs.press("tab")
+	hs.typeText(" and more")
+	hs.press("tab")
+	hs.send(keyPress("ctrl+j"))
+	hs.typeText("count = 3")
+	hs.press("enter")
+
+	if hs.m.dialog != nil {
+		t.Fatalf("dialog still open: live %q backend %q", hs.m.dialog.liveErr, hs.m.dialog.backendErr)
+	}
+	site, _ := siteByCode(t, clientFor(t, srv, emulator.RoleAdmin), "stockholm")
+	if site.Name != "Stockholm2" || !strings.HasSuffix(site.Description, " and more") {
+		t.Fatalf("emulator has name %q description %q", site.Name, site.Description)
+	}
+	if site.Metadata["count"] != float64(3) || site.Metadata["region"] != "eu-north" {
+		t.Fatalf("metadata %v", site.Metadata)
+	}
+	if hs.selected() != "stockholm" {
+		t.Fatalf("selected %q after edit", hs.selected())
+	}
+	hs.requireScreen("✓ Saved stockholm", "count = 3")
+}
+
+func TestEditMetadataBadLine(t *testing.T) {
+	hs, _ := adminHarness(t, 120, 40)
+	hs.selectCode("tokyo")
+	hs.press("e", "tab", "tab")
+	hs.send(keyPress("ctrl+j"))
+	hs.typeText("oops")
+	if !strings.Contains(hs.m.dialog.liveErr, "line 2") {
+		t.Fatalf("live error %q does not name line 2", hs.m.dialog.liveErr)
+	}
+	hs.press("enter")
+	if hs.m.dialog == nil || hs.m.dialog.seq != 0 {
+		t.Fatalf("bad metadata was submitted")
+	}
+}
+
+func TestEditNoChanges(t *testing.T) {
+	hs, _ := adminHarness(t, 120, 40)
+	hs.selectCode("tokyo")
+	hs.press("e", "enter", "enter", "enter")
+	if hs.m.dialog != nil {
+		t.Fatalf("dialog still open")
+	}
+	hs.requireScreen("No changes to tokyo")
+}
+
+func TestEditBuiltinCannotRename(t *testing.T) {
+	hs, srv := adminHarness(t, 120, 40)
+	hs.press("a")
+	hs.selectCode("roaming")
+	hs.press("e")
+	hs.requireScreen("Edit roaming (built-in: the name cannot be changed)")
+	hs.typeText("!") // goes into the description, the first field
+	hs.press("enter", "enter")
+	site, _ := siteByCode(t, clientFor(t, srv, emulator.RoleAdmin), "roaming")
+	if site.Name != "roaming" || !strings.HasSuffix(site.Description, "!") {
+		t.Fatalf("built-in after edit: name %q description %q", site.Name, site.Description)
+	}
+}
+
+func TestEditRefusedKeepsDialog(t *testing.T) {
+	hs, srv := adminHarness(t, 120, 40)
+	hs.selectCode("stockholm")
+	hs.press("e")
+
+	// Another admin deletes the site meanwhile, so the backend refuses.
+	c := clientFor(t, srv, emulator.RoleAdmin)
+	st, _ := siteByCode(t, c, "stockholm")
+	if err := c.DeleteSite(t.Context(), st.ID); err != nil {
+		t.Fatalf("delete: %v", err)
+	}
+	hs.typeText("X")
+	hs.press("enter", "enter", "enter")
+	if hs.m.dialog == nil {
+		t.Fatalf("dialog closed although the backend refused")
+	}
+	if hs.m.dialog.backendErr == "" || hs.m.dialog.values.Name != "StockholmX" {
+		t.Fatalf("backend error %q, name %q", hs.m.dialog.backendErr, hs.m.dialog.values.Name)
+	}
+	hs.requireScreen("StockholmX")
+}
