@@ -82,9 +82,9 @@ func (k keyMap) ShortHelp() []key.Binding {
 
 // FullHelp returns the columns of the full help.
 func (k keyMap) FullHelp() [][]key.Binding {
+	// Two columns, so that the help fits an 80-column terminal.
 	return [][]key.Binding{
-		{k.Up, k.Down, k.PageUp, k.PageDown, k.Home, k.End, k.Focus},
-		{k.Filter, k.All, k.Sort, k.Refresh, k.Copy, k.Help, k.Escape, k.Quit},
-		{k.New, k.Edit, k.Toggle, k.Main, k.Delete},
+		{k.Up, k.Down, k.PageUp, k.PageDown, k.Home, k.End, k.Focus, k.Filter, k.All, k.Sort},
+		{k.New, k.Edit, k.Toggle, k.Main, k.Delete, k.Refresh, k.Copy, k.Help, k.Escape, k.Quit},
 	}
 }

@@ -1,0 +1,363 @@
+package ui
+
+import (
+	"fmt"
+	"reflect"
+	"strings"
+	"testing"
+
+	tea "charm.land/bubbletea/v2"
+
+	"accsyn-sites/emulator"
+	"accsyn-sites/model"
+)
+
+func TestToggleDisablesAndEnables(t *testing.T) {
+	hs, srv := adminHarness(t, 120, 40)
+	c := clientFor(t, srv, emulator.RoleAdmin)
+	hs.selectCode("stockholm")
+
+	// The row shows the pending change before the answer arrives.
+	_, cmd := hs.m.Update(keyPress("space"))
+	hs.requireScreen("disabling…", "Disabling stockholm…")
+	if p := hs.m.pending[hs.m.list.selectedID]; p.status != model.StatusDisabled {
+		t.Fatalf("pending change %+v, want status disabled", p)
+	}
+	hs.run(cmd)
+	hs.requireScreen("✓ Disabled stockholm", "status       ✕ disabled · offline")
+	hs.rejectScreen("disabling…")
+	if site, _ := siteByCode(t, c, "stockholm"); site.Enabled() {
+		t.Fatalf("emulator still has stockholm enabled")
+	}
+
+	hs.press("space")
+	hs.requireScreen("✓ Enabled stockholm")
+	if site, _ := siteByCode(t, c, "stockholm"); !site.Enabled() {
+		t.Fatalf("emulator still has stockholm disabled")
+	}
+}
+
+func TestToggleSendsExplicitStatus(t *testing.T) {
+	hs, _ := adminHarness(t, 120, 40)
+	hs.selectCode("la") // disabled
+	_, cmd := hs.m.Update(keyPress("space"))
+	if p := hs.m.pending[hs.m.list.selectedID]; p.status != model.StatusEnabled || p.op != opEnable {
+		t.Fatalf("space on a disabled site: pending %+v, want enable", p)
+	}
+	// A second space while the first is pending does not send a toggle.
+	before := len(hs.m.requests)
+	hs.m.Update(keyPress("space"))
+	if len(hs.m.requests) != before || !strings.Contains(hs.m.status.text, "Already enabling") {
+		t.Fatalf("second space: %d requests (was %d), status %q", len(hs.m.requests), before, hs.m.status.text)
+	}
+	hs.run(cmd)
+	hs.requireScreen("✓ Enabled la")
+}
+
+func TestToggleMainSiteAsksFirst(t *testing.T) {
+	hs, srv := adminHarness(t, 120, 40)
+	hs.selectCode("hq")
+	hs.press("space")
+	if hs.m.confirm == nil {
+		t.Fatalf("disabling the main site did not ask")
+	}
+	hs.requireScreen("Disable hq?", "hq is the main site")
+
+	hs.press("enter") // enter alone cancels
+	if hs.m.confirm != nil || len(hs.m.pending) != 0 {
+		t.Fatalf("enter did not cancel: confirm=%v pending=%v", hs.m.confirm != nil, hs.m.pending)
+	}
+	if site, _ := siteByCode(t, clientFor(t, srv, emulator.RoleAdmin), "hq"); !site.Enabled() {
+		t.Fatalf("hq was disabled without a yes")
+	}
+	hs.requireScreen("Cancelled")
+}
+
+func TestToggleActiveTransfersAsksFirst(t *testing.T) {
+	hs, srv := adminHarness(t, 120, 40)
+	hs.selectCode("london")
+	hs.press("space")
+	hs.requireScreen("Disable london?", "1 running transfer will be cut off")
+
+	hs.press("y")
+	if site, _ := siteByCode(t, clientFor(t, srv, emulator.RoleAdmin), "london"); site.Enabled() {
+		t.Fatalf("y did not disable london")
+	}
+	hs.requireScreen("✓ Disabled london")
+}
+
+func TestDescribeCutOff(t *testing.T) {
+	cases := []struct {
+		statuses []string
+		want     string
+	}{
+		{[]string{"running"}, "1 running transfer will be cut off."},
+		{[]string{"running", "running"}, "2 running transfers will be cut off."},
+		{[]string{"running", "waiting", "running"}, "3 active transfers (2 running, 1 waiting) will be cut off."},
+	}
+	for _, c := range cases {
+		var ts []model.Transfer
+		for _, s := range c.statuses {
+			ts = append(ts, model.Transfer{Status: s})
+		}
+		if got := describeCutOff(ts); got != c.want {
+			t.Errorf("describeCutOff(%v) = %q, want %q", c.statuses, got, c.want)
+		}
+	}
+}
+
+func TestToggleBuiltinRefusedWithoutCall(t *testing.T) {
+	hs, _ := adminHarness(t, 120, 40)
+	hs.press("a")
+	hs.selectCode("accsyn")
+	before := hs.m.seq
+	hs.press("space")
+	if hs.m.seq != before {
+		t.Fatalf("a call was made for a built-in site")
+	}
+	hs.requireScreen("accsyn is a built-in site: it cannot be disabled")
+}
+
+func TestToggleRefusalPutsRowBack(t *testing.T) {
+	hs, srv := adminHarness(t, 120, 40)
+	hs.selectCode("stockholm")
+	c := clientFor(t, srv, emulator.RoleAdmin)
+	st, _ := siteByCode(t, c, "stockholm")
+	if err := c.DeleteSite(t.Context(), st.ID); err != nil {
+		t.Fatalf("delete: %v", err)
+	}
+
+	_, cmd := hs.m.Update(keyPress("space"))
+	if hs.m.stateOf(st) != model.StateDisabledOffline {
+		t.Fatalf("optimistic state %v, want disabled · offline", hs.m.stateOf(st))
+	}
+	hs.run(cmd)
+	if _, pending := hs.m.pending[st.ID]; pending {
+		t.Fatalf("pending change kept after the refusal")
+	}
+	if !strings.Contains(hs.m.status.text, "Could not disable stockholm") || hs.m.status.kind != statusError {
+		t.Fatalf("status %q", hs.m.status.text)
+	}
+}
+
+func TestMakeMain(t *testing.T) {
+	hs, srv := adminHarness(t, 120, 40)
+	c := clientFor(t, srv, emulator.RoleAdmin)
+	hs.selectCode("hq")
+	hs.press("m")
+	if hs.m.confirm != nil {
+		t.Fatalf("m on the main site asked")
+	}
+	hs.requireScreen("hq is already the main site")
+
+	hs.selectCode("london")
+	hs.press("m")
+	hs.requireScreen("Make london the main site?", "hq stops being the main site.")
+	hs.press("n")
+	if site, _ := siteByCode(t, c, "london"); site.Main {
+		t.Fatalf("n made london main")
+	}
+
+	hs.press("m", "y")
+	if site, _ := siteByCode(t, c, "london"); !site.Main {
+		t.Fatalf("y did not make london main")
+	}
+	if site, _ := siteByCode(t, c, "hq"); site.Main {
+		t.Fatalf("hq is still main")
+	}
+	hs.requireScreen("london is now the main site")
+	if hs.selected() != "london" {
+		t.Fatalf("selected %q", hs.selected())
+	}
+	hq, _ := siteByCode(t, c, "hq")
+	if hs.m.sites[hs.m.byID[hq.ID]].Main {
+		t.Fatalf("the list still shows hq as main")
+	}
+}
+
+func TestDeleteRefusalsBeforeAnyCall(t *testing.T) {
+	hs, srv := adminHarness(t, 120, 40)
+	stockholm, _ := siteByCode(t, clientFor(t, srv, emulator.RoleAdmin), "stockholm")
+	if _, err := srv.Emulator.AddTransfer(model.Transfer{Name: "push", Source: "site:" + string(stockholm.ID),
+		Destination: "site:" + string(stockholm.ID), Status: model.TransferWaiting}); err != nil {
+		t.Fatalf("add transfer: %v", err)
+	}
+	hs.press("r")
+
+	cases := []struct {
+		code string
+		want string
+	}{
+		{"hq", "hq is the main site: make another site main (m) before deleting it"},
+		{"london", "london has 1 server assigned: move them to another site first"},
+		{"stockholm", "stockholm is involved in 1 active transfer: wait for it to finish or abort it first"},
+		{"accsyn", "accsyn is a built-in site: it cannot be deleted"},
+	}
+	hs.press("a")
+	for _, c := range cases {
+		hs.selectCode(c.code)
+		before := hs.m.seq
+		hs.press("d")
+		if hs.m.confirm != nil {
+			t.Fatalf("d on %s asked instead of refusing", c.code)
+		}
+		if hs.m.seq != before {
+			t.Fatalf("d on %s made a call", c.code)
+		}
+		if hs.m.status.text != c.want || hs.m.status.kind != statusError {
+			t.Fatalf("d on %s: status %q, want %q", c.code, hs.m.status.text, c.want)
+		}
+	}
+}
+
+func TestDeleteAsksAndEnterNeverDeletes(t *testing.T) {
+	hs, srv := adminHarness(t, 120, 40)
+	c := clientFor(t, srv, emulator.RoleAdmin)
+	hs.selectCode("stockholm")
+
+	for _, cancel := range []string{"enter", "n", "esc"} {
+		hs.press("d")
+		hs.requireScreen("Delete stockholm?", "y delete")
+		hs.press(cancel)
+		if hs.m.confirm != nil {
+			t.Fatalf("%s did not close the question", cancel)
+		}
+		if _, ok := siteByCode(t, c, "stockholm"); !ok {
+			t.Fatalf("%s deleted the site", cancel)
+		}
+	}
+
+	hs.press("d", "y")
+	if _, ok := siteByCode(t, c, "stockholm"); ok {
+		t.Fatalf("y did not delete stockholm")
+	}
+	hs.requireScreen("✓ Deleted stockholm", "Sites (5 of 7)")
+	if hs.selected() == "stockholm" || hs.selected() == "" {
+		t.Fatalf("selected %q after delete", hs.selected())
+	}
+}
+
+func TestDeleteBackendRefusalShown(t *testing.T) {
+	hs, srv := adminHarness(t, 120, 40)
+	hs.selectCode("stockholm")
+	stockholm, _ := siteByCode(t, clientFor(t, srv, emulator.RoleAdmin), "stockholm")
+	// A server arrives after the last load, so only the backend knows.
+	if _, err := srv.Emulator.AddServer(model.Server{Code: "sto-site-01", Site: stockholm.ID}); err != nil {
+		t.Fatalf("add server: %v", err)
+	}
+	hs.press("d", "y")
+	if hs.m.status.kind != statusError || !strings.Contains(hs.m.status.text, "Could not delete stockholm") ||
+		!strings.Contains(hs.m.status.text, "server") {
+		t.Fatalf("status %q", hs.m.status.text)
+	}
+	hs.requireScreen("✕ Could not delete stockholm")
+}
+
+func TestCopyIDUsesClipboard(t *testing.T) {
+	hs, _ := adminHarness(t, 120, 40)
+	hs.selectCode("london")
+	id := string(hs.m.list.selectedID)
+	_, cmd := hs.m.Update(keyPress("y"))
+	if cmd == nil {
+		t.Fatalf("y returned no command")
+	}
+	msg := cmd()
+	if got := fmt.Sprint(msg); reflect.TypeOf(msg).String() != "tea.setClipboardMsg" || got != id {
+		t.Fatalf("y sent %T %q, want the clipboard message with %q", msg, got, id)
+	}
+	hs.requireScreen("Copied the id of london to the clipboard: " + id)
+}
+
+func TestHelpShowsAllKeys(t *testing.T) {
+	hs, _ := adminHarness(t, 120, 40)
+	hs.press("?")
+	hs.requireScreen("Keys", "make main", "show built-ins", "copy id", "refresh", "sort", "switch pane", "delete")
+	hs.press("n") // other keys do nothing while help is open
+	if hs.m.dialog != nil || !hs.m.showHelp {
+		t.Fatalf("n acted behind the help")
+	}
+	hs.press("esc")
+	if hs.m.showHelp {
+		t.Fatalf("esc did not close the help")
+	}
+	hs.rejectScreen("switch pane")
+}
+
+func TestEmployeeCannotChange(t *testing.T) {
+	srv := startEmulator(t, "demo")
+	hs := newHarness(t, Options{Backend: clientFor(t, srv, emulator.RoleEmployee), Workspace: "acme"}, 120, 40)
+	hs.requireScreen("employee@local [employee]", "Sites (6 of 8)")
+	hs.selectCode("stockholm")
+	for _, k := range []string{"n", "e", "space", "m", "d"} {
+		before := hs.m.seq
+		hs.press(k)
+		if hs.m.dialog != nil || hs.m.confirm != nil || hs.m.seq != before {
+			t.Fatalf("%s acted for an employee", k)
+		}
+		if hs.m.status.text != "Employee role cannot change sites: an admin must" {
+			t.Fatalf("%s: status %q", k, hs.m.status.text)
+		}
+	}
+	// Reading keys still work.
+	hs.press("j", "y")
+	hs.press("?")
+	hs.requireScreen("new (disabled)", "delete (disabled)", "Change keys are disabled: employee role cannot change sites")
+}
+
+func TestReadOnlyOptionBlocksAdmin(t *testing.T) {
+	srv := startEmulator(t, "demo")
+	hs := newHarness(t, Options{Backend: clientFor(t, srv, emulator.RoleAdmin), Workspace: "acme",
+		ReadOnly: true, ReadOnlyReason: "this SSH server is read-only"}, 120, 40)
+	hs.press("n")
+	if hs.m.dialog != nil || hs.m.status.text != "This SSH server is read-only" {
+		t.Fatalf("read-only n: dialog %v, status %q", hs.m.dialog != nil, hs.m.status.text)
+	}
+}
+
+func TestStandardRoleShowsBackendMessage(t *testing.T) {
+	srv := startEmulator(t, "demo")
+	hs := newHarness(t, Options{Backend: clientFor(t, srv, emulator.RoleStandard), Workspace: "acme"}, 120, 40)
+	if hs.m.status.kind != statusError || !strings.Contains(hs.m.status.text, "Loading sites failed") ||
+		!strings.Contains(hs.m.status.text, "403") {
+		t.Fatalf("status %q", hs.m.status.text)
+	}
+	hs.requireScreen("✕ Loading sites failed", "No sites loaded")
+}
+
+func TestKeyReleaseNeverActs(t *testing.T) {
+	hs, _ := adminHarness(t, 120, 40)
+	for _, k := range []string{"n", "q", "d", "?", "/"} {
+		kp := keyPress(k)
+		hs.send(tea.KeyReleaseMsg(kp))
+		if hs.quit || hs.m.dialog != nil || hs.m.confirm != nil || hs.m.showHelp || hs.m.filtering {
+			t.Fatalf("release of %s acted", k)
+		}
+	}
+	hs.press("/")
+	hs.typeText("lo")
+	hs.send(tea.KeyReleaseMsg(keyPress("o")))
+	if hs.m.filter.Value() != "lo" {
+		t.Fatalf("release doubled input: %q", hs.m.filter.Value())
+	}
+}
+
+func TestPasteGoesToFocusedInputOnly(t *testing.T) {
+	hs, _ := adminHarness(t, 120, 40)
+	hs.send(tea.PasteMsg{Content: "nqd"})
+	if hs.quit || hs.m.dialog != nil || hs.m.confirm != nil {
+		t.Fatalf("a paste on the list acted")
+	}
+
+	hs.press("/")
+	hs.send(tea.PasteMsg{Content: "lond"})
+	if hs.m.filter.Value() != "lond" || len(hs.m.list.rows) != 1 {
+		t.Fatalf("paste into the filter: value %q rows %d", hs.m.filter.Value(), len(hs.m.list.rows))
+	}
+	hs.press("esc")
+
+	hs.press("n")
+	hs.send(tea.PasteMsg{Content: "Pasted"})
+	if hs.m.dialog.values.Name != "Pasted" {
+		t.Fatalf("paste into the dialog: name %q", hs.m.dialog.values.Name)
+	}
+}
