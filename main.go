@@ -378,6 +378,9 @@ func runEmulator(args []string, stdout, stderr io.Writer) int {
 	logger := log.NewWithOptions(stderr, log.Options{ReportTimestamp: true, Prefix: "emulator"})
 	opts.Logger = logger
 
+	// Catch signals before the banner tells anyone the emulator is up.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
 	srv, err := emulator.Start(opts, *listen)
 	if err != nil {
 		fmt.Fprintln(stderr, "error:", err)
@@ -385,8 +388,6 @@ func runEmulator(args []string, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprint(stdout, emulatorBanner(srv, opts))
 
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
 	<-ctx.Done()
 	logger.Info("stopping")
 	if err := srv.Close(); err != nil {
@@ -476,6 +477,8 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	}
 	defer be.Close()
 
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
 	srv, err := sshd.New(sshd.Options{
 		Listen:         *listen,
 		AuthorizedKeys: *authorizedKeys,
@@ -491,8 +494,6 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.ListenAndServe() }()
 

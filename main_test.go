@@ -139,13 +139,13 @@ func TestEmulatorCommand(t *testing.T) {
 		}
 	}
 	go io.Copy(io.Discard, stdout)
-	for _, key := range []string{"ACCSYN_WORKSPACE", "ACCSYN_API_USER", "ACCSYN_API_KEY", "ACCSYN_HOSTNAME", "ACCSYN_PORT"} {
+	for _, key := range []string{"ACCSYN_WORKSPACE", "ACCSYN_API_USER", "ACCSYN_API_KEY", "ACCSYN_HOSTNAME", "ACCSYN_PORT", "ACCSYN_DEV"} {
 		if exports[key] == "" {
 			t.Fatalf("banner has no %s line; got %v", key, exports)
 		}
 	}
 
-	cfg, found, err := client.LoadConfig(client.Config{Scheme: "http"}, func(k string) string { return exports[k] }, t.TempDir())
+	cfg, found, err := client.LoadConfig(client.Config{}, func(k string) string { return exports[k] }, t.TempDir())
 	if err != nil || !found {
 		t.Fatalf("LoadConfig from the banner: found=%v err=%v", found, err)
 	}

@@ -38,6 +38,10 @@ const (
 	EnvPort            = "ACCSYN_PORT"
 	EnvRegistry        = "ACCSYN_REGISTRY"
 	EnvCredentialsPath = "ACCSYN_CREDENTIALS_PATH"
+	// EnvDev turns on developer mode as the official Python API reads it:
+	// "1" or "true" means plain HTTP to 127.0.0.1:8181 unless a host name,
+	// port or scheme is given.
+	EnvDev = "ACCSYN_DEV"
 )
 
 // Config is the address and credentials a Client uses for one accsyn
@@ -122,7 +126,7 @@ func (c Config) LogValue() slog.Value {
 
 // LoadConfig fills the empty fields of explicit from the environment
 // (ACCSYN_WORKSPACE, ACCSYN_API_USER, ACCSYN_API_KEY, ACCSYN_HOSTNAME,
-// ACCSYN_PORT, ACCSYN_REGISTRY) and then from a .env file. The file is
+// ACCSYN_PORT, ACCSYN_REGISTRY, ACCSYN_DEV) and then from a .env file. The file is
 // $ACCSYN_CREDENTIALS_PATH (a file, or a directory holding .env) or, when
 // that is unset, workdir/.env; a missing workdir/.env is not an error. The
 // file has KEY=VALUE lines, '#' comments, optional single or double quotes
@@ -172,8 +176,33 @@ func LoadConfig(explicit Config, getenv func(string) string, workdir string) (cf
 		}
 	}
 
+	if dev, _ := lookup(EnvDev); dev == "1" || strings.EqualFold(dev, "true") {
+		applyDeveloperMode(&cfg)
+	}
+
 	found = cfg.Workspace != "" || cfg.User != "" || cfg.APIKey != ""
 	return cfg, found, nil
+}
+
+// DevHostname and DevPort are where developer mode sends calls: the address
+// the official Python API uses in that mode and the emulator's default.
+const (
+	DevHostname = "127.0.0.1"
+	DevPort     = 8181
+)
+
+// applyDeveloperMode fills the empty host, port and scheme with the developer
+// mode's plain HTTP on 127.0.0.1:8181.
+func applyDeveloperMode(cfg *Config) {
+	if cfg.Hostname == "" {
+		cfg.Hostname = DevHostname
+	}
+	if cfg.Port == 0 {
+		cfg.Port = DevPort
+	}
+	if cfg.Scheme == "" {
+		cfg.Scheme = "http"
+	}
 }
 
 // dotEnv is a parsed .env file. Its path is empty when no file was read.

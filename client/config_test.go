@@ -274,3 +274,36 @@ func TestLoadConfigNilGetenvReadsProcess(t *testing.T) {
 		t.Errorf("nil getenv: workspace %q, found %v; want from-process, true", cfg.Workspace, found)
 	}
 }
+
+func TestLoadConfigDeveloperMode(t *testing.T) {
+	env := envMap(map[string]string{EnvWorkspace: "acme", EnvUser: "admin@local", EnvAPIKey: testKey, EnvDev: "1"})
+	cfg, _, err := LoadConfig(Config{}, env, t.TempDir())
+	if err != nil {
+		t.Fatalf("LoadConfig: %v", err)
+	}
+	if cfg.Hostname != DevHostname || cfg.Port != DevPort || cfg.Scheme != "http" {
+		t.Errorf("developer mode gave %s://%s:%d, want http://127.0.0.1:8181", cfg.Scheme, cfg.Hostname, cfg.Port)
+	}
+}
+
+func TestDeveloperModeKeepsExplicitHost(t *testing.T) {
+	env := envMap(map[string]string{EnvDev: "true", EnvPort: "9191"})
+	cfg, _, err := LoadConfig(Config{Hostname: "::1"}, env, t.TempDir())
+	if err != nil {
+		t.Fatalf("LoadConfig: %v", err)
+	}
+	if cfg.Hostname != "::1" || cfg.Port != 9191 || cfg.Scheme != "http" {
+		t.Errorf("developer mode gave %s://%s:%d, want http://::1:9191", cfg.Scheme, cfg.Hostname, cfg.Port)
+	}
+}
+
+func TestDeveloperModeOffByDefault(t *testing.T) {
+	env := envMap(map[string]string{EnvDev: "0", EnvWorkspace: "acme"})
+	cfg, _, err := LoadConfig(Config{}, env, t.TempDir())
+	if err != nil {
+		t.Fatalf("LoadConfig: %v", err)
+	}
+	if cfg.Hostname != "" || cfg.Scheme != "" {
+		t.Errorf("ACCSYN_DEV=0 set host %q scheme %q", cfg.Hostname, cfg.Scheme)
+	}
+}
