@@ -102,7 +102,13 @@ func login(t testing.TB, srv *httptest.Server, u User) *apiClient {
 
 func loginTo(t testing.TB, srv *httptest.Server, u User, workspace string) *apiClient {
 	t.Helper()
-	req, _ := http.NewRequest(http.MethodPut, srv.URL+loginPath, strings.NewReader("{}"))
+	return loginURL(t, srv.URL, u, workspace)
+}
+
+// loginURL logs in to the emulator at base, an http:// URL.
+func loginURL(t testing.TB, base string, u User, workspace string) *apiClient {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPut, base+loginPath, strings.NewReader("{}"))
 	req.Header.Set("Authorization", authHeader(u.Name, u.APIKey))
 	req.Header.Set("X-Accsyn-Workspace", workspace)
 	a := doRequest(t, req)
@@ -117,7 +123,7 @@ func loginTo(t testing.TB, srv *httptest.Server, u User, workspace string) *apiC
 	if err := json.Unmarshal(a.Result, &result); err != nil {
 		t.Fatalf("login result: %v", err)
 	}
-	return &apiClient{t: t, base: srv.URL, workspace: workspace, user: u, session: result.SessionID}
+	return &apiClient{t: t, base: base, workspace: workspace, user: u, session: result.SessionID}
 }
 
 // event builds the envelope the official clients send for uri.

@@ -221,11 +221,20 @@ func (e *Emulator) authenticate(r *http.Request) (User, error) {
 	return User{}, fail(http.StatusUnauthorized, "invalid user or API key for %q in workspace %q: check the user name and API key", name, e.workspace)
 }
 
+// maxSessionIDLength bounds a session id that a client proposes at login.
+const maxSessionIDLength = 128
+
+// serveLogin checks the credentials and opens a session. The official
+// Python API generates its own session id and sends it in the body as
+// {"session_id": "<uuid>"}, then sends that id in every event without
+// reading the answer's session_id, so a proposed id is adopted; without
+// one the emulator makes a random id.
 func (e *Emulator) serveLogin(r *http.Request, info *requestInfo) (any, error) {
 	if r.Method != http.MethodPut && r.Method != http.MethodPost {
 		return nil, fail(http.StatusMethodNotAllowed, "login takes PUT, not %s", r.Method)
 	}
-	if _, err := io.Copy(io.Discard, http.MaxBytesReader(nil, r.Body, MaxPayload)); err != nil {
+	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, MaxPayload))
+	if err != nil {
 		return nil, fail(http.StatusRequestEntityTooLarge, "login body is larger than %d bytes: send {}", MaxPayload)
 	}
 	user, err := e.authenticate(r)
@@ -233,18 +242,58 @@ func (e *Emulator) serveLogin(r *http.Request, info *requestInfo) (any, error) {
 		return nil, err
 	}
 	info.user = user.Name
-	session := newSecret()
+	session, err := proposedSession(body)
+	if err != nil {
+		return nil, err
+	}
+	if session == "" {
+		session = newSecret()
+	}
 	created := formatStoreTime(model.NewTime(e.now()))
 	err = e.inTx(func(tx *sql.Tx) error {
+		if owner, ok := e.sessions[session]; ok {
+			if owner != user.Name {
+				return fail(http.StatusConflict, "the proposed session_id is in use by another user: log in with a new session_id")
+			}
+			return nil
+		}
 		_, err := tx.Exec(`INSERT INTO sessions (id, user, created) VALUES (?, ?, ?)`, session, user.Name, created)
 		return err
 	}, func() {
 		e.sessions[session] = user.Name
 	})
 	if err != nil {
+		var ae *apiError
+		if errors.As(err, &ae) {
+			return nil, err
+		}
 		return nil, fmt.Errorf("store the session: %w", err)
 	}
 	return map[string]any{"id": userID(user.Name), "role": user.Role, "session_id": session}, nil
+}
+
+// proposedSession returns the session_id a login body proposes, or "".
+func proposedSession(body []byte) (string, error) {
+	trimmed := bytes.TrimSpace(body)
+	if len(trimmed) == 0 {
+		return "", nil
+	}
+	var payload map[string]json.RawMessage
+	if err := json.Unmarshal(trimmed, &payload); err != nil {
+		return "", fail(http.StatusBadRequest, "login body must be a JSON object such as {}, not %s", truncateText(string(trimmed), 40))
+	}
+	raw, ok := payload["session_id"]
+	if !ok || string(raw) == "null" {
+		return "", nil
+	}
+	var id string
+	if err := json.Unmarshal(raw, &id); err != nil {
+		return "", fail(http.StatusBadRequest, "login session_id must be a string such as a UUID, not %s", truncateText(string(raw), 40))
+	}
+	if id == "" || len(id) > maxSessionIDLength || strings.IndexFunc(id, func(r rune) bool { return r <= ' ' || r > '~' }) >= 0 {
+		return "", fail(http.StatusBadRequest, "login session_id must be 1 to %d printable ASCII characters without spaces, such as a UUID", maxSessionIDLength)
+	}
+	return id, nil
 }
 
 // event is the envelope of every call after login.

@@ -168,6 +168,10 @@ func TestStartServesOnLoopback(t *testing.T) {
 	if resp.StatusCode != http.StatusOK {
 		t.Errorf("registry lookup status %d", resp.StatusCode)
 	}
+	admin := loginURL(t, s.URL, userWithRole(t, s.Emulator, RoleAdmin), DefaultWorkspace)
+	huge := admin.call(http.MethodGet, "site/find", map[string]any{"query": "description=" + strings.Repeat("x", MaxPayload)})
+	expectError(t, huge, http.StatusRequestEntityTooLarge, "more than the 1048576 allowed")
+
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- s.Run(ctx) }()
