@@ -47,6 +47,7 @@ func (e *Emulator) AddServer(s model.Server) (model.Server, error) {
 	if err := checkStatus("server", s.Status, serverStatuses); err != nil {
 		return model.Server{}, err
 	}
+
 	if s.Created.IsZero() {
 		s.Created = now
 	}
@@ -141,6 +142,7 @@ func (e *Emulator) AddTransfer(t model.Transfer) (model.Transfer, error) {
 	if t.Progress < 0 || t.Progress > 100 {
 		return model.Transfer{}, fmt.Errorf("transfer progress %v is out of range: use 0 to 100", t.Progress)
 	}
+
 	if t.Name == "" {
 		t.Name = t.Code
 	}

@@ -147,7 +147,7 @@ func TestAcknowledgedCreatesSurviveKill(t *testing.T) {
 
 // createQuietly creates a site without failing the test on a dead server:
 // it reports whether the create was acknowledged and whether the server
-// still answers.
+// still responds.
 func createQuietly(c *apiClient, code string) (ok, alive bool) {
 	ev := c.event("site/create", map[string]any{"data": map[string]any{"name": code}})
 	body, _ := json.Marshal(ev)

@@ -1,5 +1,5 @@
 // Package emulator is an accsyn-compatible backend for offline use, demos and
-// tests. It answers the accsyn API v3 calls for sites (read and write),
+// tests. It serves the accsyn API v3 calls for sites (read and write),
 // servers and transfers (read), entity types and attributes, with users,
 // roles, sessions, the site rules and a query language, over a SQLite store
 // in which every acknowledged change is durable.
@@ -117,6 +117,7 @@ func Open(opts Options) (*Emulator, error) {
 	if !opts.Memory && strings.TrimSpace(opts.DataDir) == "" {
 		return nil, errors.New("emulator data directory is missing: set Options.DataDir, or Memory for a throwaway store")
 	}
+
 	logger := opts.Logger
 	if logger == nil {
 		logger = log.New(io.Discard)
@@ -133,6 +134,7 @@ func Open(opts Options) (*Emulator, error) {
 			return nil, fmt.Errorf("create emulator data directory: %w", err)
 		}
 	}
+
 	db, err := openDatabase(opts)
 	if err != nil {
 		return nil, err

@@ -118,7 +118,7 @@ func lookupEntityType(name string) (*entityType, bool) {
 	return nil, false
 }
 
-// entity is one row as find sees it: its JSON as returned, and its
+// entity is one row as find reads it: its JSON as returned, and its
 // attribute values prepared for queries (strings lower case, dates as
 // time.Time, numbers as float64, metadata as decoded JSON).
 type entity struct {

@@ -64,6 +64,7 @@ func (e *Emulator) find(c *call, t *entityType) (any, error) {
 	if err != nil {
 		return nil, fail(http.StatusBadRequest, "%v", err)
 	}
+
 	limit := opts.limit
 	if opts.single {
 		limit = 1
@@ -84,6 +85,7 @@ func (e *Emulator) find(c *call, t *entityType) (any, error) {
 		matched = append(matched, en.encoded)
 		return limit == 0 || len(matched) < limit
 	}
+
 	e.mu.RLock()
 	switch t {
 	case siteType:
@@ -112,6 +114,7 @@ func (e *Emulator) find(c *call, t *entityType) (any, error) {
 		}
 	}
 	e.mu.RUnlock()
+
 	if opts.attributes != nil {
 		return selectAttributes(matched, opts.attributes)
 	}

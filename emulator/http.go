@@ -86,6 +86,7 @@ func (e *Emulator) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		err = fail(http.StatusNotFound, "unknown endpoint %s: use %s or %s", r.URL.Path, loginPath, eventPath)
 	}
 	e.writeAnswer(rec, result, err)
+
 	keyvals := []any{"method", r.Method, "path", r.URL.Path, "status", rec.status, "duration", time.Since(start).Round(time.Microsecond)}
 	if info.uri != "" {
 		keyvals = append(keyvals, "uri", info.uri)
@@ -141,7 +142,7 @@ func writeJSON(w io.Writer, v any) {
 	enc.Encode(v)
 }
 
-// serveRegistry answers the workspace lookup with this emulator's own host
+// serveRegistry returns, for the workspace lookup, this emulator's own host
 // and port, taken from the request's Host header.
 func (e *Emulator) serveRegistry(r *http.Request) (any, error) {
 	if r.Method != http.MethodGet {
@@ -242,6 +243,7 @@ func (e *Emulator) serveLogin(r *http.Request, info *requestInfo) (any, error) {
 		return nil, err
 	}
 	info.user = user.Name
+
 	session, err := proposedSession(body)
 	if err != nil {
 		return nil, err
@@ -249,6 +251,7 @@ func (e *Emulator) serveLogin(r *http.Request, info *requestInfo) (any, error) {
 	if session == "" {
 		session = newSecret()
 	}
+
 	created := formatStoreTime(model.NewTime(e.now()))
 	err = e.inTx(func(tx *sql.Tx) error {
 		if owner, ok := e.sessions[session]; ok {
@@ -443,6 +446,7 @@ func (e *Emulator) serveEvent(r *http.Request, info *requestInfo) (any, error) {
 	if err := e.checkSession(ev.Session, user); err != nil {
 		return nil, err
 	}
+
 	c := &call{user: user, uri: strings.ToLower(strings.Trim(strings.TrimSpace(ev.URI), "/"))}
 	if c.data, err = decodeData(ev); err != nil {
 		return nil, err
@@ -491,6 +495,7 @@ func (e *Emulator) dispatch(method string, c *call) (any, error) {
 		}
 		return e.findAttributes(c)
 	}
+
 	kind, op, _ := strings.Cut(c.uri, "/")
 	t, ok := lookupEntityType(kind)
 	if !ok {
@@ -506,6 +511,7 @@ func (e *Emulator) dispatch(method string, c *call) (any, error) {
 	if method != want {
 		return nil, fail(http.StatusMethodNotAllowed, "%s must be sent with %s, not %s", c.uri, want, method)
 	}
+
 	c.op = op
 	if err := checkRole(c, t); err != nil {
 		return nil, err
@@ -570,6 +576,7 @@ func (e *Emulator) findAttributes(c *call) (any, error) {
 	if name == "" {
 		return nil, fail(http.StatusBadRequest, "attributes: the entity type is missing: send data {\"entitytype\": \"site\"}")
 	}
+
 	t, ok := lookupEntityType(name)
 	if !ok {
 		return nil, fail(http.StatusBadRequest, "attributes: unknown entity type %q: use site, server or transfer", name)

@@ -173,14 +173,15 @@ type parser struct {
 	next   int
 }
 
-// parseQuery parses a query. It returns a *QueryError, with the position of
-// the offending token, for any input it cannot parse; an empty query parses
-// to a nil expression that matches everything.
+// parseQuery parses a query. For any input it cannot parse, it returns a
+// *QueryError with the position of the offending token. An empty query
+// parses to a nil expression, which matches everything.
 func parseQuery(query string) (*parsedQuery, error) {
 	tokens, err := tokenize(query)
 	if err != nil {
 		return nil, err
 	}
+
 	p := &parser{tokens: tokens}
 	out := &parsedQuery{}
 	first, second := p.peek(0), p.peek(1)
@@ -197,6 +198,7 @@ func parseQuery(query string) (*parsedQuery, error) {
 			}
 		}
 	}
+
 	if p.peek(0).kind == tokEOF {
 		return out, nil
 	}
@@ -305,6 +307,7 @@ func (p *parser) parseComparison() (queryNode, error) {
 		return nil, p.errorf(t, "expected an attribute name such as code or metadata.region")
 	}
 	p.take()
+
 	cmp := &cmpNode{attr: lower, attrPos: t.pos}
 	opTok := p.peek(0)
 	cmp.opPos = opTok.pos
@@ -327,6 +330,7 @@ func (p *parser) parseComparison() (queryNode, error) {
 	default:
 		return nil, p.errorf(opTok, "expected an operator (= != <> < > <= >= in, not in, contains, not contains, matches, not matches) after %s", t.text)
 	}
+
 	if cmp.op == "in" || cmp.op == "not in" {
 		values, err := p.parseList()
 		if err != nil {

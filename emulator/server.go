@@ -54,10 +54,10 @@ func Start(opts Options, listen string) (*Server, error) {
 			ReadHeaderTimeout: 10 * time.Second,
 			// A GET or DELETE event travels in the query string, so the
 			// header limit must exceed MaxPayload (percent-encoded, up to
-			// three times as long) for the handler to answer 413 rather
-			// than net/http answering 431.
+			// three times as long) for the handler to return 413 rather
+			// than net/http returning 431.
 			MaxHeaderBytes: 3*MaxPayload + 64<<10,
-			IdleTimeout:       2 * time.Minute,
+			IdleTimeout:    2 * time.Minute,
 		},
 		serveCh: make(chan error, 1),
 	}

@@ -52,6 +52,7 @@ func readSiteData(data map[string]json.RawMessage, forCreate bool) (siteChanges,
 				return ch, fail(http.StatusBadRequest, "site attribute %q cannot be set by %s: create the site, then set %s with site/edit", k, op, k)
 			}
 		}
+
 		isNull := string(raw) == "null"
 		switch def.kind {
 		case kindString:
@@ -99,6 +100,7 @@ func readSiteData(data map[string]json.RawMessage, forCreate bool) (siteChanges,
 			ch.metadata = m
 		}
 	}
+
 	if ch.name != nil {
 		if err := model.ValidateName(*ch.name); err != nil {
 			return ch, fail(http.StatusBadRequest, "%v", err)
@@ -152,6 +154,7 @@ func (e *Emulator) createSite(c *call) (any, error) {
 	if ch.code != nil {
 		code = *ch.code
 	}
+
 	now := model.NewTime(e.now())
 	site := model.Site{
 		ID: newID(), Name: *ch.name, Code: code, Status: model.StatusEnabled, Metadata: map[string]any{},
@@ -163,6 +166,7 @@ func (e *Emulator) createSite(c *call) (any, error) {
 	if ch.hasMetadata {
 		site.Metadata = ch.metadata
 	}
+
 	rec := newSiteRecord(site, false)
 	err = e.inTx(func(tx *sql.Tx) error {
 		if other, ok := e.liveSiteWithCode(code); ok {
@@ -213,7 +217,6 @@ func (e *Emulator) editSite(c *call) (any, error) {
 		}
 		old := rec.site
 		site := old
-		site.Metadata = old.Metadata
 		if ch.name != nil {
 			site.Name = *ch.name
 		}

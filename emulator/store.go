@@ -14,7 +14,7 @@ import (
 	"accsyn-sites/model"
 )
 
-// storeTimeLayout is how times are kept in SQLite: UTC with milliseconds,
+// storeTimeLayout is the format of times in SQLite: UTC with milliseconds,
 // so text order is time order.
 const storeTimeLayout = "2006-01-02T15:04:05.000"
 
@@ -35,6 +35,7 @@ func openDatabase(opts Options) (*sql.DB, error) {
 		params.Add("_pragma", "synchronous(FULL)")
 		dsn = "file:" + filepath.Join(opts.DataDir, DatabaseFile) + "?" + params.Encode()
 	}
+
 	db, err := sql.Open("sqlite", dsn)
 	if err != nil {
 		return nil, fmt.Errorf("open emulator store: %w", err)
@@ -47,6 +48,7 @@ func openDatabase(opts Options) (*sql.DB, error) {
 		db.Close()
 		return nil, fmt.Errorf("open emulator store in %s: %w", opts.DataDir, err)
 	}
+
 	if !opts.Memory {
 		var mode string
 		if err := db.QueryRow("PRAGMA journal_mode").Scan(&mode); err != nil {
