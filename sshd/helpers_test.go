@@ -177,8 +177,11 @@ type terminal struct {
 
 type termOptions struct {
 	term          string
-	width, height int
-	env           map[string]string
+	width, height int // 0 means 120x40
+	// noSize sends a 0x0 window in the PTY request, as ssh -tt does when
+	// its input is not a terminal.
+	noSize bool
+	env    map[string]string
 }
 
 // openTerminal logs in with the authorized key and starts the TUI.
@@ -203,7 +206,11 @@ func (ts *testServer) openTerminal(t testing.TB, o termOptions) *terminal {
 			t.Fatalf("setenv %s: %v", k, err)
 		}
 	}
-	if err := sess.RequestPty(o.term, o.height, o.width, gossh.TerminalModes{}); err != nil {
+	requestW, requestH := o.width, o.height
+	if o.noSize {
+		requestW, requestH = 0, 0
+	}
+	if err := sess.RequestPty(o.term, requestH, requestW, gossh.TerminalModes{}); err != nil {
 		t.Fatalf("request pty: %v", err)
 	}
 	term := &terminal{t: t, client: c, session: sess, screen: vt.NewEmulator(o.width, o.height), done: make(chan struct{})}

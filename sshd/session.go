@@ -289,6 +289,13 @@ func formatDuration(d time.Duration) string {
 	return text
 }
 
+// fallbackWidth and fallbackHeight are the window size used when the
+// client's PTY request gives none.
+const (
+	fallbackWidth  = 80
+	fallbackHeight = 24
+)
+
 // newProgram is the Bubble Tea program handler: one UI per session, with the
 // session's PTY size, environment and colour profile.
 func (s *Server) newProgram(sshSess ssh.Session) *tea.Program {
@@ -323,6 +330,12 @@ func (s *Server) newProgram(sshSess ssh.Session) *tea.Program {
 		// that a suspend request never stops the server process.
 		tea.WithFilter(filterSessionMsg),
 	)
+	if pty, _, _ := sshSess.Pty(); pty.Window.Width <= 0 || pty.Window.Height <= 0 {
+		// A client without a terminal of its own (ssh -tt from a pipe)
+		// sends a 0x0 window; draw for the classic 80x24 instead of
+		// nothing.
+		opts = append(opts, tea.WithWindowSize(fallbackWidth, fallbackHeight))
+	}
 	program := tea.NewProgram(model, opts...)
 
 	sess.mu.Lock()
@@ -362,10 +375,17 @@ func sessionColorProfile(sshSess ssh.Session) colorprofile.Profile {
 }
 
 // filterSessionMsg turns a suspend request (ctrl+z in a program that asks
-// for it) into a resume, because suspending would stop the whole server.
+// for it) into a resume, because suspending would stop the whole server. It
+// also drops window sizes with a zero dimension, which RFC 4254 says to
+// ignore, so the fallback size stays in place.
 func filterSessionMsg(_ tea.Model, msg tea.Msg) tea.Msg {
-	if _, ok := msg.(tea.SuspendMsg); ok {
+	switch msg := msg.(type) {
+	case tea.SuspendMsg:
 		return tea.ResumeMsg{}
+	case tea.WindowSizeMsg:
+		if msg.Width <= 0 || msg.Height <= 0 {
+			return nil
+		}
 	}
 	return msg
 }

@@ -194,6 +194,14 @@ func TestWindowChangeResizesScreen(t *testing.T) {
 	})
 }
 
+func TestZeroWindowDrawsAt80x24(t *testing.T) {
+	ts := startServer(t, nil)
+	term := ts.openTerminal(t, termOptions{width: 80, height: 24, noSize: true})
+	term.waitFor("a screen 80 columns wide", func(screen string) bool {
+		return widestLine(screen) == 80 && strings.Contains(screen, "London")
+	})
+}
+
 func widestLine(screen string) int {
 	widest := 0
 	for _, line := range strings.Split(screen, "\n") {
@@ -510,6 +518,13 @@ func TestSuspendRequestBecomesResume(t *testing.T) {
 	key := tea.KeyPressMsg{Code: 'j', Text: "j"}
 	if got := filterSessionMsg(nil, key); got != tea.Msg(key) {
 		t.Errorf("filter(key j) = %#v, want it unchanged", got)
+	}
+	if got := filterSessionMsg(nil, tea.WindowSizeMsg{Width: 0, Height: 0}); got != nil {
+		t.Errorf("filter(0x0 window) = %#v, want it dropped", got)
+	}
+	size := tea.WindowSizeMsg{Width: 100, Height: 30}
+	if got := filterSessionMsg(nil, size); got != tea.Msg(size) {
+		t.Errorf("filter(100x30 window) = %#v, want it unchanged", got)
 	}
 
 	// ctrl+z over SSH leaves the session working.
