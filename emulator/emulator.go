@@ -3,6 +3,19 @@
 // servers and transfers (read), entity types and attributes, with users,
 // roles, sessions, the site rules and a query language, over a SQLite store
 // in which every acknowledged change is durable.
+//
+// Choices where accsyn's behaviour is not documented:
+//   - Errors carry an HTTP status with the {"message": ...} envelope: 400 bad
+//     input, 401 credentials or session, 403 role, 404 no such site, 405
+//     wrong method for the uri, 409 a site rule, 413 payload over 1 MiB.
+//   - site/create accepts name, code, description and metadata; status and
+//     main are set with site/edit.
+//   - Login adopts a session_id proposed in its body, as the official Python
+//     API sends one, and otherwise makes a random one. Sessions are stored in
+//     SQLite, so they survive a restart, and they do not expire.
+//   - creator and modifier are user names, "accsyn" for the backend.
+//   - Servers stored as online or disabled report a check-in from the last
+//     minute on every find, as if their daemons were running.
 package emulator
 
 import (
@@ -296,6 +309,12 @@ func loadOrCreateCredentials(path string) ([]User, error) {
 	}
 	if err != nil {
 		return nil, fmt.Errorf("read emulator credentials: %w", err)
+	}
+	if info, err := os.Stat(path); err == nil && info.Mode().Perm()&0o077 != 0 {
+		// The file holds API keys: take back access that others were given.
+		if err := os.Chmod(path, 0o600); err != nil {
+			return nil, fmt.Errorf("restrict emulator credentials %s to mode 0600: %w", path, err)
+		}
 	}
 	var file credentialsFile
 	if err := json.Unmarshal(data, &file); err != nil {

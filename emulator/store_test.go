@@ -78,11 +78,21 @@ func TestDataDirKeepsStateAndKeys(t *testing.T) {
 		t.Error("a second Close succeeded")
 	}
 
+	if err := os.Chmod(filepath.Join(dir, CredentialsFile), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	again, err := Open(Options{DataDir: dir, Seed: SeedNone})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer again.Close()
+	info, err = os.Stat(filepath.Join(dir, CredentialsFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if perm := info.Mode().Perm(); perm != 0o600 {
+		t.Errorf("reopening left the credentials file at mode %o, want 600", perm)
+	}
 	if again.Workspace() != "studio" {
 		t.Errorf("reopened workspace = %q, want studio", again.Workspace())
 	}
