@@ -3,6 +3,8 @@ package emulator
 import (
 	"bytes"
 	"context"
+	"database/sql"
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -219,5 +221,67 @@ func TestBanner(t *testing.T) {
 		if !strings.Contains(b, want) {
 			t.Errorf("banner lacks %q:\n%s", want, b)
 		}
+	}
+}
+
+// TestUniqueIndexesBackstop writes past the rule checks to show that the
+// store itself rejects a second live site with a code and a second main site.
+func TestUniqueIndexesBackstop(t *testing.T) {
+	e, err := Open(Options{Memory: true, Seed: SeedNone})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	now := model.NewTime(time.Now())
+	site := model.Site{ID: newID(), Name: "HQ2", Code: "HQ", Status: model.StatusEnabled, Created: now, Modified: now, Creator: "t", Modifier: "t"}
+	err = e.inTx(func(tx *sql.Tx) error { return insertSite(tx, site) }, nil)
+	if !isUniqueViolation(err) {
+		t.Errorf("inserting a second live site with code HQ: %v, want a unique constraint error", err)
+	}
+
+	site.Code = "other"
+	site.Main = true
+	err = e.inTx(func(tx *sql.Tx) error { return insertSite(tx, site) }, nil)
+	if !isUniqueViolation(err) {
+		t.Errorf("inserting a second main site: %v, want a unique constraint error", err)
+	}
+
+	site.Main = false
+	site.Code = "hq"
+	err = e.inTx(func(tx *sql.Tx) error {
+		if _, err := tx.Exec(`UPDATE sites SET archived = 1, main = 0 WHERE code = 'hq'`); err != nil {
+			return err
+		}
+		return insertSite(tx, site)
+	}, nil)
+	if err != nil {
+		t.Errorf("a deleted site's code is not free again in the store: %v", err)
+	}
+}
+
+func TestLoginProposedSession(t *testing.T) {
+	e, srv := newTestEmulator(t, SeedNone)
+	admin := userWithRole(t, e, RoleAdmin)
+	loginWith := func(body string) answer {
+		req, _ := http.NewRequest(http.MethodPut, srv.URL+loginPath, strings.NewReader(body))
+		req.Header.Set("Authorization", authHeader(admin.Name, admin.APIKey))
+		return doRequest(t, req)
+	}
+	var result map[string]string
+	json.Unmarshal(mustOK(t, loginWith(`{"session_id": "abc-123"}`)).Result, &result)
+	if result["session_id"] != "abc-123" {
+		t.Errorf("login with a proposed session_id returned %q", result["session_id"])
+	}
+	mustOK(t, loginWith(`{"session_id": "abc-123"}`))
+	c := &apiClient{t: t, base: srv.URL, workspace: DefaultWorkspace, user: admin, session: "abc-123"}
+	mustOK(t, c.call(http.MethodGet, "site/find", nil))
+
+	expectError(t, loginWith(`{"session_id": 7}`), http.StatusBadRequest, "session_id must be a string")
+	expectError(t, loginWith(`{"session_id": "has space"}`), http.StatusBadRequest, "printable ASCII")
+	expectError(t, loginWith(`{"session_id": "`+strings.Repeat("a", 129)+`"}`), http.StatusBadRequest, "1 to 128")
+	expectError(t, loginWith(`[1]`), http.StatusBadRequest, "JSON object")
+	json.Unmarshal(mustOK(t, loginWith(``)).Result, &result)
+	if len(result["session_id"]) != 64 {
+		t.Errorf("login without a body made session %q, want 64 hex characters", result["session_id"])
 	}
 }
