@@ -16,12 +16,13 @@ import (
 )
 
 // The official accsyn Python API (accsyn_api/session.py, version 3) cannot
-// be installed here, so this file replays the requests it sends, byte for
-// byte in the parts that matter: json.dumps with ", " and ": " separators
-// and ASCII escapes, urllib.parse.quote of the whole event for GET and
-// DELETE (so '/' stays literal and '+' becomes %2B), the "basic
-// <b64>:<b64>" header, a client-made session id sent at login, no "data"
-// key when the payload is empty, and lower-cased query expressions.
+// be installed here, so this file replays the requests it sends. These
+// parts match it byte for byte: json.dumps with ", " and ": " separators and
+// ASCII escapes, and urllib.parse.quote of the whole event for GET and
+// DELETE, so '/' stays literal and '+' becomes %2B. The replay also keeps
+// the "basic <b64>:<b64>" header, the client-made session id sent at login,
+// the missing "data" key when the payload is empty, and lower-case query
+// expressions.
 
 // pyPair is one key and value of an ordered Python dict.
 type pyPair struct {
