@@ -171,7 +171,7 @@ func newSiteRecord(s model.Site, archived bool) *siteRecord {
 		"status":      strings.ToLower(s.Status),
 		"main":        s.Main,
 		"accsyn":      s.Accsyn,
-		"metadata":    nonNilMetadata(s.Metadata),
+		"metadata":    foldObject(s.Metadata),
 		"created":     timeField(s.Created),
 		"creator":     strings.ToLower(string(s.Creator)),
 		"modified":    timeField(s.Modified),

@@ -124,12 +124,11 @@ func (e *Emulator) writeAnswer(w http.ResponseWriter, result any, err error) {
 		return
 	}
 	if raw, ok := result.(rawResult); ok {
-		var b bytes.Buffer
-		b.Grow(len(raw) + 12)
-		b.WriteString(`{"result":`)
-		b.Write(raw)
-		b.WriteString("}\n")
-		w.Write(b.Bytes())
+		const prefix, suffix = `{"result":`, "}\n"
+		w.Header().Set("Content-Length", strconv.Itoa(len(prefix)+len(raw)+len(suffix)))
+		io.WriteString(w, prefix)
+		w.Write(raw)
+		io.WriteString(w, suffix)
 		return
 	}
 	writeJSON(w, map[string]any{"result": result})

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"regexp"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -582,10 +583,12 @@ func prepareOperand(v queryValue, attr string, kind attrKind, op string) (operan
 
 func (c *cmpCond) match(fields map[string]any) bool {
 	v := fields[c.attr]
-	if c.key != "" {
-		v = metadataValue(v, c.key)
-	} else if c.kind == kindObject {
-		v = foldValue(v)
+	if obj, ok := v.(*foldedObject); ok {
+		if c.key != "" {
+			v = obj.values[c.key]
+		} else {
+			v = obj.text
+		}
 	}
 	switch c.op {
 	case "=":
@@ -618,22 +621,30 @@ func (c *cmpCond) match(fields map[string]any) bool {
 	return orderOperand(v, c.values[0], c.op)
 }
 
-// metadataValue looks up a metadata key case-insensitively and folds the
-// value for comparison; a missing key is nil.
-func metadataValue(v any, key string) any {
-	m, ok := v.(map[string]any)
-	if !ok {
-		return nil
+// foldedObject is an object attribute such as metadata prepared for
+// queries: its keys in lower case with folded values, for metadata.key, and
+// its whole lower-case JSON text, for comparisons with the object itself.
+type foldedObject struct {
+	values map[string]any
+	text   any
+}
+
+// foldObject prepares an object attribute for queries. When two keys differ
+// only in case, the value of the first in sorted order is kept.
+func foldObject(m map[string]any) *foldedObject {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
 	}
-	if x, ok := m[key]; ok {
-		return foldValue(x)
-	}
-	for k, x := range m {
-		if strings.EqualFold(k, key) {
-			return foldValue(x)
+	sort.Strings(keys)
+	values := make(map[string]any, len(m))
+	for _, k := range keys {
+		lower := strings.ToLower(k)
+		if _, taken := values[lower]; !taken {
+			values[lower] = foldValue(m[k])
 		}
 	}
-	return nil
+	return &foldedObject{values: values, text: foldValue(nonNilMetadata(m))}
 }
 
 // foldValue prepares a decoded JSON value for comparison: strings lower
