@@ -37,12 +37,18 @@ const (
 type apiError struct {
 	status  int
 	message string
+	allow   string // the Allow header of a 405
 }
 
 func (e *apiError) Error() string { return e.message }
 
 func fail(status int, format string, args ...any) *apiError {
 	return &apiError{status: status, message: fmt.Sprintf(format, args...)}
+}
+
+// wrongMethod is a 405 whose Allow header lists the methods allowed.
+func wrongMethod(allow string, format string, args ...any) *apiError {
+	return &apiError{status: http.StatusMethodNotAllowed, message: fmt.Sprintf(format, args...), allow: allow}
 }
 
 // Handler returns the HTTP handler that serves the accsyn API v3 endpoints.
@@ -73,6 +79,15 @@ func (e *Emulator) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	info := &requestInfo{}
 	var result any
 	var err error
+	defer func() {
+		// A fault in a handler becomes the {"exception": ...} envelope and
+		// an error log line instead of a dropped connection.
+		if p := recover(); p != nil {
+			err = fmt.Errorf("internal fault: %v", p)
+			e.writeAnswer(rec, nil, err)
+			e.log.Error("request", "method", r.Method, "path", r.URL.Path, "uri", info.uri, "status", rec.status, "error", err.Error())
+		}
+	}()
 	switch strings.TrimRight(r.URL.Path, "/") {
 	case registryPath:
 		info.uri = "registry"
@@ -112,8 +127,8 @@ func (e *Emulator) writeAnswer(w http.ResponseWriter, result any, err error) {
 	if err != nil {
 		var ae *apiError
 		if errors.As(err, &ae) {
-			if ae.status == http.StatusMethodNotAllowed {
-				w.Header().Set("Allow", "GET, POST, PUT, DELETE")
+			if ae.allow != "" {
+				w.Header().Set("Allow", ae.allow)
 			}
 			w.WriteHeader(ae.status)
 			writeJSON(w, map[string]string{"message": ae.message})
@@ -145,7 +160,7 @@ func writeJSON(w io.Writer, v any) {
 // and port, taken from the request's Host header.
 func (e *Emulator) serveRegistry(r *http.Request) (any, error) {
 	if r.Method != http.MethodGet {
-		return nil, fail(http.StatusMethodNotAllowed, "the workspace lookup takes GET, not %s", r.Method)
+		return nil, wrongMethod(http.MethodGet, "the workspace lookup takes GET, not %s", r.Method)
 	}
 	raw, err := url.PathUnescape(r.URL.RawQuery)
 	if err != nil {
@@ -231,7 +246,7 @@ const maxSessionIDLength = 128
 // one the emulator makes a random id.
 func (e *Emulator) serveLogin(r *http.Request, info *requestInfo) (any, error) {
 	if r.Method != http.MethodPut && r.Method != http.MethodPost {
-		return nil, fail(http.StatusMethodNotAllowed, "login takes PUT, not %s", r.Method)
+		return nil, wrongMethod(http.MethodPut, "login takes PUT, not %s", r.Method)
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, MaxPayload))
 	if err != nil {
@@ -351,7 +366,7 @@ func (e *Emulator) readEvent(r *http.Request) (*event, error) {
 		}
 		raw = body
 	default:
-		return nil, fail(http.StatusMethodNotAllowed, "%s is not an event method: use GET to find, POST to create, PUT to edit, DELETE to delete", r.Method)
+		return nil, wrongMethod("GET, POST, PUT, DELETE", "%s is not an event method: use GET to find, POST to create, PUT to edit, DELETE to delete", r.Method)
 	}
 	if len(bytes.TrimSpace(raw)) == 0 {
 		return nil, fail(http.StatusBadRequest, "the event is missing: send it as JSON (percent-encoded query string for GET and DELETE, body for POST and PUT)")
@@ -489,7 +504,7 @@ func (e *Emulator) dispatch(method string, c *call) (any, error) {
 	switch c.uri {
 	case "entitytypes", "attributes":
 		if method != http.MethodGet {
-			return nil, fail(http.StatusMethodNotAllowed, "%s takes GET, not %s", c.uri, method)
+			return nil, wrongMethod(http.MethodGet, "%s takes GET, not %s", c.uri, method)
 		}
 		if c.uri == "entitytypes" {
 			return e.findEntityTypes(c)
@@ -510,7 +525,7 @@ func (e *Emulator) dispatch(method string, c *call) (any, error) {
 		return nil, fail(http.StatusBadRequest, "unknown uri %q: %ss are read-only here, use %s/find", c.uri, t.name, t.name)
 	}
 	if method != want {
-		return nil, fail(http.StatusMethodNotAllowed, "%s must be sent with %s, not %s", c.uri, want, method)
+		return nil, wrongMethod(want, "%s must be sent with %s, not %s", c.uri, want, method)
 	}
 
 	c.op = op

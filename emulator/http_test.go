@@ -489,7 +489,18 @@ func TestMethodMustMatchURI(t *testing.T) {
 		a := c.call(tc.method, tc.uri, map[string]any{"id": hq["id"], "data": map[string]any{"name": "x"}})
 		expectError(t, a, tc.status, tc.want)
 	}
-	req, _ := http.NewRequest(http.MethodPatch, srv.URL+eventPath, strings.NewReader("{}"))
+	ev, _ := json.Marshal(c.event("site/find", nil))
+	req, _ := http.NewRequest(http.MethodPost, srv.URL+eventPath, bytes.NewReader(ev))
+	req.Header.Set("Authorization", authHeader(c.user.Name, c.user.APIKey))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if allow := resp.Header.Get("Allow"); allow != http.MethodGet {
+		t.Errorf("Allow header of site/find sent with POST = %q, want GET", allow)
+	}
+	req, _ = http.NewRequest(http.MethodPatch, srv.URL+eventPath, strings.NewReader("{}"))
 	expectError(t, doRequest(t, req), http.StatusMethodNotAllowed, "PATCH")
 	req, _ = http.NewRequest(http.MethodGet, srv.URL+"/api/v3/nothing", nil)
 	expectError(t, doRequest(t, req), http.StatusNotFound, "unknown endpoint")
@@ -701,4 +712,19 @@ func TestQueryErrorsOverHTTP(t *testing.T) {
 		t.Errorf("Site WHERE code=hq found %d sites", len(got))
 	}
 	expectError(t, c.call(http.MethodGet, "site/find", map[string]any{"query": "Server WHERE code=hq"}), http.StatusBadRequest, "site/find")
+}
+
+func TestStoreFaultIsException(t *testing.T) {
+	e, srv := newTestEmulator(t, SeedNone)
+	c := login(t, srv, userWithRole(t, e, RoleAdmin))
+	if err := e.db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	a := c.call(http.MethodPost, "site/create", map[string]any{"data": map[string]any{"name": "Lost"}})
+	if a.Status != http.StatusInternalServerError || a.Exception == "" || a.Message != "" {
+		t.Errorf("create on a closed store = %d %s, want 500 with an exception", a.Status, a.Body)
+	}
+	if got := c.findSites("code=lost", nil); len(got) != 0 {
+		t.Errorf("a failed create shows in find: %v", codesOf(got))
+	}
 }
