@@ -29,6 +29,10 @@ type formDialog struct {
 	builtin bool
 	values  *formValues
 	form    *huh.Form
+	// codeInput is the create dialog's code field, whose description
+	// shows the code that will be made from the name.
+	codeInput *huh.Input
+	codeHint  string
 
 	// liveErr is the first validation error of what is typed now;
 	// backendErr is the backend's message for the last submit.
@@ -42,8 +46,16 @@ type formDialog struct {
 	height int
 }
 
+// redrawFormMsg makes a Huh form rebuild its view after a field changed
+// outside of its Update.
+type redrawFormMsg struct{}
+
 // dialogMaxWidth keeps dialogs readable on wide terminals.
 const dialogMaxWidth = 64
+
+// compactDialogHeight is the terminal height below which dialogs drop
+// their field descriptions and blank lines.
+const compactDialogHeight = 20
 
 func newCreateDialog(m *Model) *formDialog {
 	d := &formDialog{op: opCreate, values: &formValues{}}
@@ -74,34 +86,48 @@ func (d *formDialog) build(m *Model) tea.Cmd {
 	v := d.values
 	var fields []huh.Field
 
+	// On short terminals the static descriptions go, so that the focused
+	// field's input line still fits; the live error line states the rules.
+	compact := m.height < compactDialogHeight
 	if d.op == opCreate || !d.builtin {
-		fields = append(fields, huh.NewInput().
+		name := huh.NewInput().
 			Key("name").
 			Title("Name").
-			Description("1 to 32 characters: A-Z a-z 0-9 _ . -").
-			CharLimit(model.MaxNameLength*2).
+			CharLimit(model.MaxNameLength * 2).
 			Value(&v.Name).
-			Validate(model.ValidateName))
+			Validate(model.ValidateName)
+		if !compact {
+			name = name.Description("1 to 32 characters: A-Z a-z 0-9 _ . -")
+		}
+		fields = append(fields, name)
 	}
 	if d.op == opCreate {
-		fields = append(fields, huh.NewInput().
+		// The hint is set from update, in the event loop: Huh evaluates a
+		// DescriptionFunc in a command goroutine, which would race with
+		// the typing that changes the values it reads.
+		d.codeHint = codeHint(v.Name, v.Code)
+		d.codeInput = huh.NewInput().
 			Key("code").
 			Title("Code (optional)").
-			DescriptionFunc(func() string { return codeHint(v.Name, v.Code) }, v).
-			CharLimit(model.MaxNameLength*2).
+			Description(d.codeHint).
+			CharLimit(model.MaxNameLength * 2).
 			Value(&v.Code).
-			Validate(validateOptionalCode))
+			Validate(validateOptionalCode)
+		fields = append(fields, d.codeInput)
 	}
 	fields = append(fields, huh.NewInput().
 		Key("description").
 		Title("Description").
 		Value(&v.Description))
 	if d.op == opEdit {
+		lines := 4
+		if compact {
+			lines = 2
+		}
 		fields = append(fields, huh.NewText().
 			Key("metadata").
-			Title("Metadata").
-			Description("key = value, one per line; ctrl+j adds a line").
-			Lines(4).
+			Title("Metadata (key = value lines; ctrl+j: new line)").
+			Lines(lines).
 			ExternalEditor(false).
 			Value(&v.Metadata).
 			Validate(validateMetadata))
@@ -170,8 +196,14 @@ func (d *formDialog) validateLive() {
 func (d *formDialog) resize(width, height int) {
 	d.width, d.height = width, height
 	inner := d.innerWidth()
-	// Title, blank line, two error lines, hint, border: 7 lines around the form.
-	formHeight := max(3, height-7)
+	// Around the form: border (2), title, blank line, one note line and
+	// room for a two-line error; compact dialogs drop the blank line and
+	// the error room.
+	chrome := 7
+	if height < compactDialogHeight {
+		chrome = 4
+	}
+	formHeight := max(2, height-chrome)
 	d.form = d.form.WithWidth(inner)
 	// A size message, unlike WithHeight, lets the form take only the
 	// height its fields need, up to formHeight; past that it scrolls to
@@ -206,6 +238,14 @@ func (d *formDialog) update(msg tea.Msg, m *Model) tea.Cmd {
 	updated, cmd := d.form.Update(msg)
 	if f, ok := updated.(*huh.Form); ok {
 		d.form = f
+	}
+	if hint := codeHint(d.values.Name, d.values.Code); d.codeInput != nil && hint != d.codeHint {
+		d.codeHint = hint
+		d.codeInput.Description(hint)
+		// A message the fields ignore makes the form redraw its fields.
+		if updated, _ := d.form.Update(redrawFormMsg{}); updated != nil {
+			d.form = updated.(*huh.Form)
+		}
 	}
 	d.validateLive()
 	if d.form.State == huh.StateCompleted && !d.saving {
@@ -295,8 +335,11 @@ func (d *formDialog) view(spin string) string {
 	var b strings.Builder
 
 	b.WriteString(s.DialogTitle.Render(truncate(d.title(), inner)))
-	b.WriteString("\n\n")
-	b.WriteString(d.form.View())
+	b.WriteString("\n")
+	if d.height >= compactDialogHeight {
+		b.WriteString("\n")
+	}
+	b.WriteString(strings.TrimRight(d.form.View(), "\n"))
 
 	var notes []string
 	if d.liveErr != "" {
@@ -383,11 +426,14 @@ func (m *Model) dialogBox() string {
 	return ""
 }
 
-// fitHeight cuts a block to at most height lines.
+// fitHeight cuts a box to at most height lines, keeping its last line (the
+// bottom border).
 func fitHeight(block string, height int) string {
 	lines := strings.Split(block, "\n")
-	if height > 0 && len(lines) > height {
-		lines = lines[:height]
+	if height > 1 && len(lines) > height {
+		lines = append(lines[:height-1], lines[len(lines)-1])
+	} else if height == 1 && len(lines) > 1 {
+		lines = lines[:1]
 	}
 	return strings.Join(lines, "\n")
 }

@@ -299,3 +299,8 @@ func siteByCode(t testing.TB, c *client.Client, code string) (model.Site, bool) 
 	}
 	return sites[0], true
 }
+
+// windowSize returns a terminal resize message.
+func windowSize(w, h int) tea.WindowSizeMsg {
+	return tea.WindowSizeMsg{Width: w, Height: h}
+}

@@ -1,0 +1,223 @@
+package ui
+
+import (
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"charm.land/bubbles/v2/spinner"
+
+	"accsyn-sites/emulator"
+	"accsyn-sites/model"
+)
+
+// switchableServer serves an emulator on a fixed loopback port that can be
+// stopped (connections refused) and started again, like a backend that
+// goes down and comes back.
+type switchableServer struct {
+	t    *testing.T
+	emu  *emulator.Emulator
+	addr string
+	srv  *http.Server
+}
+
+func newSwitchableServer(t *testing.T) *switchableServer {
+	t.Helper()
+	emu, err := emulator.Open(emulator.Options{Memory: true, Seed: "demo"})
+	if err != nil {
+		t.Fatalf("open emulator: %v", err)
+	}
+	t.Cleanup(func() { emu.Close() })
+	s := &switchableServer{t: t, emu: emu, addr: "127.0.0.1:0"}
+	s.start()
+	t.Cleanup(s.stop)
+	return s
+}
+
+func (s *switchableServer) start() {
+	s.t.Helper()
+	var ln net.Listener
+	var err error
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		ln, err = net.Listen("tcp", s.addr)
+		if err == nil || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if err != nil {
+		s.t.Fatalf("listen %s: %v", s.addr, err)
+	}
+	s.addr = ln.Addr().String()
+	s.srv = &http.Server{Handler: s.emu.Handler()}
+	go s.srv.Serve(ln)
+}
+
+func (s *switchableServer) stop() {
+	if s.srv != nil {
+		s.srv.Close()
+		s.srv = nil
+	}
+}
+
+func TestDeadBackendRecovers(t *testing.T) {
+	s := newSwitchableServer(t)
+	host, portText, _ := net.SplitHostPort(s.addr)
+	port := 0
+	for _, r := range portText {
+		port = port*10 + int(r-'0')
+	}
+	admin := userOf(t, s.emu, emulator.RoleAdmin)
+	hs := newHarness(t, Options{Backend: clientAt(t, s.emu, admin, host, port), Workspace: "acme", Refresh: time.Second}, 120, 40)
+	hs.requireScreen("● connected", "Sites (6 of 8)")
+	hs.selectCode("london")
+
+	s.stop()
+	hs.press("r")
+	hs.requireScreen("✕ error", "✕ Loading sites failed")
+	if hs.m.loggedIn {
+		t.Fatalf("an unreachable backend should force a new login")
+	}
+	// The UI stays usable on the data it has.
+	hs.press("j", "k", "?", "esc", "/", "esc")
+	hs.requireScreen("Sites (6 of 8)")
+	if hs.selected() != "london" {
+		t.Fatalf("selected %q", hs.selected())
+	}
+
+	// The next automatic refresh finds the backend back, logs in again and
+	// clears the error.
+	s.start()
+	hs.send(refreshTickMsg{gen: hs.m.refreshGen})
+	hs.requireScreen("● connected", "✓ Connected again")
+	if !hs.m.loggedIn || hs.m.conn != connConnected {
+		t.Fatalf("not recovered: loggedIn=%v conn=%v", hs.m.loggedIn, hs.m.conn)
+	}
+}
+
+// stallingHandler holds every request until released or until the client
+// gives up.
+type stallingHandler struct {
+	next    http.Handler
+	mu      sync.Mutex
+	stalled bool
+	release chan struct{}
+}
+
+func (h *stallingHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h.mu.Lock()
+	stalled, release := h.stalled, h.release
+	h.mu.Unlock()
+	if stalled {
+		select {
+		case <-release:
+		case <-r.Context().Done():
+			return
+		}
+	}
+	h.next.ServeHTTP(w, r)
+}
+
+func (h *stallingHandler) stall() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.stalled, h.release = true, make(chan struct{})
+}
+
+func (h *stallingHandler) unstall() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.stalled {
+		close(h.release)
+	}
+	h.stalled = false
+}
+
+func TestSlowBackendShowsSpinnerThenTimeout(t *testing.T) {
+	emu, err := emulator.Open(emulator.Options{Memory: true, Seed: "demo"})
+	if err != nil {
+		t.Fatalf("open emulator: %v", err)
+	}
+	t.Cleanup(func() { emu.Close() })
+	h := &stallingHandler{next: emu.Handler()}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("listen: %v", err)
+	}
+	srv := &http.Server{Handler: h}
+	go srv.Serve(ln)
+	t.Cleanup(func() { h.unstall(); srv.Close() })
+	addr := ln.Addr().(*net.TCPAddr)
+
+	admin := userOf(t, emu, emulator.RoleAdmin)
+	hs := newHarness(t, Options{Backend: clientAt(t, emu, admin, "127.0.0.1", addr.Port), Workspace: "acme"}, 120, 40)
+	hs.m.callTimeout = 300 * time.Millisecond
+	hs.requireScreen("Sites (6 of 8)")
+
+	h.stall()
+	_, cmd := hs.m.Update(keyPress("r"))
+	// While the call is in flight the footer shows the spinner.
+	hs.requireScreen("Loading sites…")
+	if !hs.m.spinning {
+		t.Fatalf("spinner not started")
+	}
+	hs.run(cmd)
+	if !strings.Contains(hs.m.status.text, "Loading sites failed") || hs.m.conn != connFailed {
+		t.Fatalf("after the timeout: status %q conn %v", hs.m.status.text, hs.m.conn)
+	}
+	hs.requireScreen("✕ Loading sites failed", "Sites (6 of 8)")
+
+	// With nothing in flight the next spinner frame stops the loop.
+	_, next := hs.m.Update(spinner.TickMsg{ID: hs.m.spinner.ID()})
+	if next != nil || hs.m.spinning {
+		t.Fatalf("spinner keeps ticking while idle")
+	}
+
+	h.unstall()
+	hs.press("r")
+	hs.requireScreen("● connected")
+}
+
+func TestLateLoadCannotOverwriteNewer(t *testing.T) {
+	hs, srv := adminHarness(t, 120, 40)
+	first := hs.m.startLoad()
+	if _, err := clientFor(t, srv, emulator.RoleAdmin).CreateSite(t.Context(), map[string]any{"name": "Newer"}); err != nil {
+		t.Fatalf("create: %v", err)
+	}
+	second := hs.m.startLoad()
+
+	hs.run(second)
+	hs.run(first) // the older answer arrives last
+	if !hasCode(hs.shownCodes(), "newer") {
+		t.Fatalf("the older load overwrote the newer one: %v", hs.shownCodes())
+	}
+	if len(hs.m.requests) != 0 {
+		t.Fatalf("requests left in flight: %v", hs.m.requests)
+	}
+}
+
+func TestLateSaveCannotClearNewerPending(t *testing.T) {
+	hs, _ := adminHarness(t, 120, 40)
+	hs.selectCode("stockholm")
+	site, _ := hs.m.selectedSite()
+	// An answer for an older request of the same site must not clear the
+	// pending change of the newer one.
+	hs.m.pending[site.ID] = pendingChange{seq: 99, op: opDisable, status: model.StatusDisabled}
+	hs.send(siteSavedMsg{seq: 98, op: opEnable, id: site.ID, site: site})
+	if _, ok := hs.m.pending[site.ID]; !ok {
+		t.Fatalf("an older answer cleared the newer pending change")
+	}
+}
+
+func hasCode(codes []string, code string) bool {
+	for _, c := range codes {
+		if c == code {
+			return true
+		}
+	}
+	return false
+}
