@@ -36,6 +36,11 @@ func (ts *testServer) openRawSession(t testing.TB) (disconnect func()) {
 	if err := sess.RequestPty("xterm-256color", 40, 120, gossh.TerminalModes{}); err != nil {
 		t.Fatalf("request pty: %v", err)
 	}
+	// An open input, because the end of input ends a session: this
+	// checks the disconnect instead.
+	if _, err := sess.StdinPipe(); err != nil {
+		t.Fatal(err)
+	}
 	stdout, err := sess.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)

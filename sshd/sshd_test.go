@@ -115,6 +115,17 @@ func TestSessionShowsSiteList(t *testing.T) {
 	}
 }
 
+func TestEndOfInputEndsSession(t *testing.T) {
+	ts := startServer(t, nil)
+	term := ts.openTerminal(t, termOptions{})
+	term.waitForText("London")
+	term.stdin.Close()
+	if status := term.waitExit(); status != 0 {
+		t.Errorf("exit status after the end of input = %d, want 0", status)
+	}
+	waitUntil(t, "the session to be released", func() bool { return ts.sessionCount() == 0 })
+}
+
 func TestAuthRejectsOtherMethods(t *testing.T) {
 	ts := startServer(t, nil)
 	stranger, _ := newTestKey(t)
