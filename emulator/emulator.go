@@ -14,6 +14,8 @@
 //     API sends one, and otherwise makes a random one. Sessions are stored in
 //     SQLite, so they survive a restart, and they do not expire.
 //   - creator and modifier are user names, "accsyn" for the backend.
+//   - site/find with an id and without archived finds the site even when it
+//     is deleted (then with archived: true).
 //   - Servers stored as online or disabled report a check-in from the last
 //     minute on every find, as if their daemons were running.
 package emulator

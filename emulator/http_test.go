@@ -424,6 +424,14 @@ func TestSiteDeleteRules(t *testing.T) {
 	if len(archived) != 1 || archived[0]["code"] != "stockholm" || archived[0]["archived"] != true {
 		t.Errorf("archived find = %v", archived)
 	}
+	byID := mustOK(t, c.call(http.MethodGet, "site/find", map[string]any{"id": stockholm["id"]})).list(t)
+	if len(byID) != 1 || byID[0]["archived"] != true {
+		t.Errorf("find by the id of a deleted site = %v, want it with archived true", byID)
+	}
+	liveOnly := mustOK(t, c.call(http.MethodGet, "site/find", map[string]any{"id": stockholm["id"], "data": map[string]any{"archived": false}})).list(t)
+	if len(liveOnly) != 0 {
+		t.Errorf("find by id with archived false returned the deleted site: %v", liveOnly)
+	}
 	expectError(t, del(stockholm["id"]), http.StatusNotFound, "not found")
 	expectError(t, c.call(http.MethodPut, "site/edit", map[string]any{"id": stockholm["id"], "data": map[string]any{"name": "x"}}), http.StatusNotFound, "not found")
 
