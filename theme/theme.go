@@ -126,6 +126,9 @@ type Styles struct {
 
 	// Help is the style set for the bubbles help model.
 	Help help.Styles
+
+	// dots caches the rendered state symbols, drawn on every list row.
+	dots [4]string
 }
 
 // New builds the styles for a terminal with a dark or a light background.
@@ -174,6 +177,9 @@ func New(isDark bool) *Styles {
 		FullDesc:       lipgloss.NewStyle().Foreground(p.Muted),
 		FullSeparator:  lipgloss.NewStyle().Foreground(p.Subtle),
 	}
+	for _, state := range []model.SiteState{model.StateOnline, model.StateOffline, model.StateDisabled, model.StateDisabledOffline} {
+		s.dots[state] = lipgloss.NewStyle().Foreground(s.StateColor(state)).Render(StateSymbol(state))
+	}
 	return s
 }
 
@@ -208,6 +214,9 @@ func StateSymbol(state model.SiteState) string {
 
 // StateDot renders the coloured symbol of a site state.
 func (s *Styles) StateDot(state model.SiteState) string {
+	if int(state) >= 0 && int(state) < len(s.dots) && s.dots[state] != "" {
+		return s.dots[state]
+	}
 	return lipgloss.NewStyle().Foreground(s.StateColor(state)).Render(StateSymbol(state))
 }
 

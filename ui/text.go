@@ -71,6 +71,9 @@ func isBidiControl(r rune) bool {
 
 // width returns the cell width of s, escape sequences excluded.
 func width(s string) int {
+	if isPlain(s) {
+		return len(s)
+	}
 	return lipgloss.Width(s)
 }
 
@@ -88,9 +91,16 @@ func truncate(s string, w int) string {
 
 // fit returns s cut or padded with spaces to exactly w cells.
 func fit(s string, w int) string {
-	s = truncate(s, w)
-	if pad := w - width(s); pad > 0 {
-		s += strings.Repeat(" ", pad)
+	if w <= 0 {
+		return ""
+	}
+	sw := width(s)
+	if sw > w {
+		s = ansi.Truncate(s, w, "…")
+		sw = width(s)
+	}
+	if sw < w {
+		s += strings.Repeat(" ", w-sw)
 	}
 	return s
 }
