@@ -160,7 +160,7 @@ func (ts *testServer) dial(t testing.TB, auth ...gossh.AuthMethod) (*gossh.Clien
 }
 
 // terminal is one SSH session with a PTY, whose output feeds a terminal
-// emulator that answers the program's queries as a real terminal does.
+// emulator that replies to the program's queries as a real terminal does.
 type terminal struct {
 	t       testing.TB
 	client  *gossh.Client

@@ -107,8 +107,8 @@ func TestConnectCyclesLeaveNoGoroutines(t *testing.T) {
 
 // countGoroutines counts the goroutines of the process except those that
 // serve pooled HTTP keep-alive connections between the shared client and
-// the emulator: their number follows the peak of concurrent API calls and
-// they close on the transport's idle timeout, not with a session.
+// the emulator. Their number follows the peak of concurrent API calls, and
+// they close on the transport's idle timeout rather than with a session.
 func countGoroutines() (int, string) {
 	buf := make([]byte, 4<<20)
 	buf = buf[:runtime.Stack(buf, true)]

@@ -31,8 +31,8 @@ const (
 	DefaultShutdownGrace = 5 * time.Second
 )
 
-// readOnlyReason is what the UI shows on a change key when the server runs
-// with Options.ReadOnly.
+// readOnlyReason is the message the UI shows on a change key when the
+// server runs with Options.ReadOnly.
 const readOnlyReason = "this SSH server is read-only"
 
 // handshakeTimeout bounds how long a client may take to authenticate, so
@@ -143,7 +143,7 @@ func New(opts Options) (*Server, error) {
 		// goodbye line), then activeterm, then the Bubble Tea program.
 		wish.WithMiddleware(
 			bubbletea.MiddlewareWithProgramHandler(s.newProgram),
-			// The session middleware already answers a session without a
+			// The session middleware already rejects a session without a
 			// PTY with our own message. activeterm stays as a safety net so
 			// the program never starts without a terminal, whatever the
 			// order above it.

@@ -19,7 +19,7 @@ import (
 	"accsyn-sites/ui"
 )
 
-// endReason is why a session's program stopped.
+// endReason is the cause that stopped a session's program.
 type endReason int32
 
 const (
@@ -122,8 +122,8 @@ func (s *session) watchIdle() {
 	}
 }
 
-// inputTracker is the session as the program sees it. Reads record the
-// time of the client's last input for the idle timeout, and the end of the
+// inputTracker is the session wrapped for the program. Reads record the
+// time of the client's last input for the idle timeout. The end of the
 // input (the client closed the session) quits the program, which would
 // otherwise keep running with nobody to read its output.
 type inputTracker struct {
@@ -173,7 +173,7 @@ func (s *Server) sessionMiddleware(next ssh.Handler) ssh.Handler {
 	}
 }
 
-// checkSession answers the sessions that get no TUI: no PTY, a key with
+// checkSession rejects the sessions that get no TUI: no PTY, a key with
 // no-pty, or a command. It returns the reason for the log, or "" when the
 // session may go on.
 func (s *Server) checkSession(sshSess ssh.Session) string {
@@ -198,7 +198,7 @@ func (s *Server) checkSession(sshSess ssh.Session) string {
 	return ""
 }
 
-// register adds a session, or tells the client why it cannot have one.
+// register adds a session, or rejects it with a message to the client.
 func (s *Server) register(sshSess ssh.Session, logger *log.Logger) (*session, bool) {
 	s.mu.Lock()
 	switch {
@@ -374,8 +374,8 @@ func sessionColorProfile(sshSess ssh.Session) colorprofile.Profile {
 	return profile
 }
 
-// filterSessionMsg turns a suspend request (ctrl+z in a program that asks
-// for it) into a resume, because suspending would stop the whole server. It
+// filterSessionMsg turns a suspend request (ctrl+z in a program that
+// requests it) into a resume, because suspending would stop the whole server. It
 // also drops window sizes with a zero dimension, which RFC 4254 says to
 // ignore, so the fallback size stays in place.
 func filterSessionMsg(_ tea.Model, msg tea.Msg) tea.Msg {

@@ -296,7 +296,7 @@ func selectSite(term *terminal, code string) {
 	})
 }
 
-// confirmIfAsked answers yes when a confirmation dialog with word appears
+// confirmIfAsked presses y when a confirmation dialog with word appears
 // within a short time.
 func confirmIfAsked(term *terminal, word string) {
 	deadline := time.Now().Add(2 * time.Second)
