@@ -14,8 +14,9 @@
 //     API sends one, and otherwise makes a random one. Sessions are stored in
 //     SQLite, so they survive a restart, and they do not expire.
 //   - creator and modifier are user names, "accsyn" for the backend.
-//   - site/find with an id and without archived finds the site even when it
-//     is deleted (then with archived: true).
+//   - A deleted site is found only with archived: true, also by id. Version
+//     3.3 of the Python API documents get_entity as finding deleted entities
+//     too; here it returns None for them.
 //   - Servers stored as online or disabled report a check-in from the last
 //     minute on every find, as if their daemons were running.
 package emulator

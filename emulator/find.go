@@ -12,7 +12,6 @@ type findOptions struct {
 	limit, skip int
 	attributes  []string
 	archived    bool
-	archivedSet bool // archived was given, as true or false
 	single      bool
 }
 
@@ -27,9 +26,6 @@ func readFindOptions(c *call, t *entityType) (findOptions, error) {
 	}
 	if o.archived, err = boolOption(c.data, "archived"); err != nil {
 		return o, err
-	}
-	if raw, ok := c.data["archived"]; ok && string(raw) != "null" {
-		o.archivedSet = true
 	}
 	if o.single, err = boolOption(c.data, "single_entity_query"); err != nil {
 		return o, err
@@ -93,11 +89,8 @@ func (e *Emulator) find(c *call, t *entityType) (any, error) {
 	e.mu.RLock()
 	switch t {
 	case siteType:
-		// A find by id without archived returns the site whether it is
-		// deleted or not, as the Python API's get_entity expects.
-		anyState := c.hasID && !opts.archivedSet
 		for _, rec := range e.sites {
-			if rec.archived != opts.archived && !anyState {
+			if rec.archived != opts.archived {
 				continue
 			}
 			if !consider(&rec.entity) {

@@ -259,12 +259,6 @@ func TestPythonAPIRequests(t *testing.T) {
 		t.Errorf("archived find = %v", archived)
 	}
 
-	// session.get_entity("site", id) in version 3.3 finds deleted entities too.
-	entity := mustOK(t, py.event(http.MethodGet, "site/find", nil, "", id)).list(t)
-	if len(entity) != 1 || entity[0]["archived"] != true {
-		t.Errorf("get_entity of a deleted site = %v", entity)
-	}
-
 	// A second Python session of another user cannot take over the first's id.
 	thief := &pythonSession{t: t, base: srv.URL, workspace: "acme", user: userWithRole(t, e, RoleEmployee), sessionID: py.sessionID}
 	expectError(t, thief.login(), http.StatusConflict, "in use by another user")
