@@ -249,8 +249,8 @@ func (s *Styles) ServerDot(status string) string {
 }
 
 // Form returns the Huh theme for dialogs, matching this palette. It ignores
-// the background that Huh detects itself because the program already knows
-// it.
+// the background that Huh detects itself, because the program has already
+// received it.
 func (s *Styles) Form() huh.Theme {
 	isDark := s.IsDark
 	p := s.Palette

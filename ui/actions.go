@@ -38,7 +38,8 @@ func (m *Model) blocked() bool {
 	return false
 }
 
-// selectedOrSay returns the selected site, or says that there is none.
+// selectedOrSay returns the selected site, or reports on the status line
+// that there is none.
 func (m *Model) selectedOrSay() (model.Site, bool) {
 	site, ok := m.selectedSite()
 	if !ok {
@@ -124,7 +125,7 @@ func (m *Model) toggleStatus() tea.Cmd {
 	return nil
 }
 
-// describeCutOff says which active transfers disabling will cut off, for
+// describeCutOff describes which active transfers disabling will cut off, for
 // example "2 running transfers will be cut off".
 func describeCutOff(active []model.Transfer) string {
 	byStatus := map[string]int{}
@@ -172,7 +173,8 @@ func progressive(op changeOp) string {
 	return "enabling"
 }
 
-// askMakeMain asks before moving the main flag to the selected site.
+// askMakeMain opens the question before moving the main flag to the
+// selected site.
 func (m *Model) askMakeMain() tea.Cmd {
 	if m.blocked() {
 		return nil
@@ -207,7 +209,8 @@ func (m *Model) askMakeMain() tea.Cmd {
 	return nil
 }
 
-// askDelete explains why the selected site cannot be deleted, or asks.
+// askDelete explains why the selected site cannot be deleted, or opens
+// the question before deleting it.
 func (m *Model) askDelete() tea.Cmd {
 	if m.blocked() {
 		return nil

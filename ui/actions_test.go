@@ -17,7 +17,7 @@ func TestToggleDisablesAndEnables(t *testing.T) {
 	c := clientFor(t, srv, emulator.RoleAdmin)
 	hs.selectCode("stockholm")
 
-	// The row shows the pending change before the answer arrives.
+	// The row shows the pending change before the result arrives.
 	_, cmd := hs.m.Update(keyPress("space"))
 	hs.requireScreen("disabling…", "Disabling stockholm…")
 	if p := hs.m.pending[hs.m.list.selectedID]; p.status != model.StatusDisabled {
@@ -241,7 +241,7 @@ func TestDeleteBackendRefusalShown(t *testing.T) {
 	hs, srv := adminHarness(t, 120, 40)
 	hs.selectCode("stockholm")
 	stockholm, _ := siteByCode(t, clientFor(t, srv, emulator.RoleAdmin), "stockholm")
-	// A server arrives after the last load, so only the backend knows.
+	// A server arrives after the last load, so only the backend can reject.
 	if _, err := srv.Emulator.AddServer(model.Server{Code: "sto-site-01", Site: stockholm.ID}); err != nil {
 		t.Fatalf("add server: %v", err)
 	}

@@ -191,7 +191,7 @@ func TestLateLoadCannotOverwriteNewer(t *testing.T) {
 	second := hs.m.startLoad()
 
 	hs.run(second)
-	hs.run(first) // the older answer arrives last
+	hs.run(first) // the older result arrives last
 	if !hasCode(hs.shownCodes(), "newer") {
 		t.Fatalf("the older load overwrote the newer one: %v", hs.shownCodes())
 	}
@@ -204,7 +204,7 @@ func TestLateSaveCannotClearNewerPending(t *testing.T) {
 	hs, _ := adminHarness(t, 120, 40)
 	hs.selectCode("stockholm")
 	site, _ := hs.m.selectedSite()
-	// An answer for an older request of the same site must not clear the
+	// A result for an older request of the same site must not clear the
 	// pending change of the newer one.
 	hs.m.pending[site.ID] = pendingChange{seq: 99, op: opDisable, status: model.StatusDisabled}
 	hs.send(siteSavedMsg{seq: 98, op: opEnable, id: site.ID, site: site})
@@ -220,4 +220,23 @@ func hasCode(codes []string, code string) bool {
 		}
 	}
 	return false
+}
+
+func TestRefreshTimerOnlyWhenAsked(t *testing.T) {
+	off := New(Options{})
+	if cmd := off.scheduleRefresh(); cmd != nil {
+		t.Fatalf("Refresh 0 armed a timer")
+	}
+
+	hs, _ := adminHarness(t, 120, 40)
+	hs.m.opts.Refresh = time.Hour
+	hs.m.scheduleRefresh()
+	stale := hs.m.refreshGen - 1
+	if _, cmd := hs.m.Update(refreshTickMsg{gen: stale}); cmd != nil {
+		t.Fatalf("a stale timer started work")
+	}
+	_, cmd := hs.m.Update(refreshTickMsg{gen: hs.m.refreshGen})
+	if cmd == nil || !hs.m.loading {
+		t.Fatalf("the live timer did not start a load")
+	}
 }

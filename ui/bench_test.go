@@ -11,7 +11,7 @@ import (
 )
 
 // benchModel returns a model at 120x40 holding n generated sites, loaded
-// the way a backend answer arrives: as a sitesLoadedMsg.
+// the way a backend result arrives: as a sitesLoadedMsg.
 func benchModel(b *testing.B, n int) *Model {
 	b.Helper()
 	m := New(Options{Workspace: "acme"})

@@ -49,8 +49,8 @@ type request struct {
 	code string
 }
 
-// pendingChange is a status change shown on its row before the backend
-// answers.
+// pendingChange is a status change shown on its row before the backend's
+// result arrives.
 type pendingChange struct {
 	seq    uint64
 	op     changeOp

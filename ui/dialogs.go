@@ -22,7 +22,7 @@ type formValues struct {
 }
 
 // formDialog is the create or edit dialog: a Huh form plus the backend's
-// answer to the last submit.
+// result for the last submit.
 type formDialog struct {
 	op      changeOp // opCreate or opEdit
 	site    model.Site
@@ -196,9 +196,9 @@ func (d *formDialog) validateLive() {
 func (d *formDialog) resize(width, height int) {
 	d.width, d.height = width, height
 	inner := d.innerWidth()
-	// Around the form: border (2), title, blank line, one note line and
-	// room for a two-line error; compact dialogs drop the blank line and
-	// the error room.
+	// Around the form are the border (2 lines), the title, a blank line,
+	// one note line and room for a two-line error. Compact dialogs drop
+	// the blank line and the error room.
 	chrome := 7
 	if height < compactDialogHeight {
 		chrome = 4
@@ -206,8 +206,8 @@ func (d *formDialog) resize(width, height int) {
 	formHeight := max(2, height-chrome)
 	d.form = d.form.WithWidth(inner)
 	// A size message, unlike WithHeight, lets the form take only the
-	// height its fields need, up to formHeight; past that it scrolls to
-	// keep the focused field visible.
+	// height its fields need, up to formHeight. Past that the form scrolls
+	// to keep the focused field visible.
 	if updated, _ := d.form.Update(tea.WindowSizeMsg{Width: inner, Height: formHeight}); updated != nil {
 		if f, ok := updated.(*huh.Form); ok {
 			d.form = f
@@ -255,7 +255,7 @@ func (d *formDialog) update(msg tea.Msg, m *Model) tea.Cmd {
 }
 
 // submit sends the dialog's values. The form is rebuilt at once so that it
-// stays on screen, with everything typed, until the backend answers.
+// stays on screen, with everything typed, until the backend's result arrives.
 func (d *formDialog) submit(m *Model) tea.Cmd {
 	rebuild := d.build(m)
 	if d.liveErr != "" {
@@ -361,7 +361,7 @@ func (d *formDialog) view(spin string) string {
 	return fitHeight(box, d.height)
 }
 
-// confirmDialog asks before a destructive or disruptive action. Only "y"
+// confirmDialog is the question before a destructive or disruptive action. Only "y"
 // confirms: enter, "n" and esc cancel, so enter alone never deletes.
 type confirmDialog struct {
 	question string
@@ -371,7 +371,7 @@ type confirmDialog struct {
 	onYes    func(m *Model, site model.Site) tea.Cmd
 }
 
-// handleConfirmKey answers the open confirmation.
+// handleConfirmKey confirms or cancels the open question.
 func (m *Model) handleConfirmKey(msg tea.KeyPressMsg) tea.Cmd {
 	c := m.confirm
 	switch msg.String() {

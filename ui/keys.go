@@ -26,12 +26,12 @@ type keyMap struct {
 	Quit     key.Binding
 	Escape   key.Binding
 
-	// blockReason, when not empty, says why the change keys do nothing.
+	// blockReason, when not empty, is the reason the change keys do nothing.
 	blockReason string
 }
 
 // newKeyMap builds the key map. When blockReason is not empty the change
-// keys stay bound, so that pressing one can say why it does nothing, and the
+// keys stay bound, so that pressing one can show why it does nothing, and the
 // help marks them as disabled.
 func newKeyMap(blockReason string) keyMap {
 	k := keyMap{

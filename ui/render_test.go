@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/colorprofile"
@@ -196,4 +197,41 @@ func TestNoColorKeepsStatesReadable(t *testing.T) {
 		sites:   []model.Site{{ID: "000000000000000000000009", Name: "half", Code: "half", Status: "disabled"}},
 		servers: []model.Server{{ID: "s", Code: "s", Site: "000000000000000000000009", Status: model.ServerOnline}}})
 	hs.requireScreen("◐ half", "◐ disabled")
+}
+
+func TestRelativeTime(t *testing.T) {
+	now := time.Date(2026, 12, 4, 12, 0, 0, 0, time.UTC)
+	cases := []struct {
+		ago  time.Duration
+		want string
+	}{
+		{2 * time.Second, "just now"}, {42 * time.Second, "42s ago"}, {2 * time.Minute, "2m ago"},
+		{3 * time.Hour, "3h ago"}, {5 * 24 * time.Hour, "5d ago"}, {-time.Minute, "in the future"},
+	}
+	for _, c := range cases {
+		if got := relativeTime(now, now.Add(-c.ago)); got != c.want {
+			t.Errorf("relativeTime(%v ago) = %q, want %q", c.ago, got, c.want)
+		}
+	}
+}
+
+func TestDetailUsesOptionsNow(t *testing.T) {
+	srv := startEmulator(t, "demo")
+	now := time.Now().Add(3 * time.Hour)
+	hs := newHarness(t, Options{Backend: clientFor(t, srv, emulator.RoleAdmin), Workspace: "acme",
+		Now: func() time.Time { return now }}, 120, 40)
+	hs.selectCode("london")
+	hs.requireScreen("ldn-site-01  online  3h ago")
+}
+
+func TestSmallDialogKeepsFocusedFieldVisible(t *testing.T) {
+	hs, _ := adminHarness(t, 40, 10)
+	hs.selectCode("london")
+	hs.press("e")
+	hs.requireScreen("Name", "> London")
+	hs.press("tab")
+	hs.requireScreen("Description", "> London office")
+	hs.press("tab")
+	hs.requireScreen("Metadata")
+	requireFrameSize(t, hs.m.View().Content, 40, 10)
 }

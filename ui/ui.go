@@ -24,7 +24,8 @@ import (
 	"accsyn-sites/theme"
 )
 
-// Backend is what the UI needs from accsyn; *client.Client implements it.
+// Backend is the set of accsyn calls the UI makes. *client.Client
+// implements it.
 type Backend interface {
 	Login(ctx context.Context) (client.Identity, error)
 	FindSites(ctx context.Context, opt client.FindOptions) ([]model.Site, error)
@@ -48,7 +49,7 @@ type Options struct {
 	// Refresh is the automatic refresh period; 0 turns it off.
 	Refresh time.Duration
 	// ReadOnly disables the change keys whatever the user's role, and
-	// ReadOnlyReason says why, for example "this SSH server is read-only".
+	// ReadOnlyReason is the reason shown, for example "this SSH server is read-only".
 	ReadOnly       bool
 	ReadOnlyReason string
 	// Logger receives one entry per change (with site code and id) and per
@@ -121,7 +122,7 @@ type Model struct {
 	help     help.Model
 
 	// Requests in flight, by sequence number. Every result carries its
-	// sequence number so that a late answer cannot overwrite a newer one.
+	// sequence number so that a late result cannot overwrite a newer one.
 	seq         uint64
 	loadSeq     uint64 // latest load requested
 	loading     bool
@@ -164,7 +165,7 @@ func New(opts Options) *Model {
 	return m
 }
 
-// Init asks the terminal for its background colour and starts the first
+// Init requests the terminal's background colour and starts the first
 // load and the refresh timer.
 func (m *Model) Init() tea.Cmd {
 	return tea.Batch(

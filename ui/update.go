@@ -331,7 +331,7 @@ func (m *Model) handleSaved(msg siteSavedMsg) tea.Cmd {
 		m.setStatus(statusSuccess, code+" is now the main site")
 	}
 
-	// Show the answer at once, then reload for everything it implies
+	// Show the returned site at once, then reload for everything it implies
 	// (another site lost the main flag, modified times changed).
 	if site.ID != "" {
 		m.upsertSite(site)

@@ -10,7 +10,7 @@ import (
 	"accsyn-sites/theme"
 )
 
-// Minimum terminal size; below it the screen says it is too small.
+// Minimum terminal size. Below it the screen shows that it is too small.
 const (
 	minWidth  = 40
 	minHeight = 10
@@ -31,7 +31,7 @@ func (m *Model) View() tea.View {
 	return v
 }
 
-// layoutMode is how the two panes share the screen.
+// layoutMode is the arrangement of the two panes on the screen.
 type layoutMode int
 
 const (
