@@ -21,7 +21,6 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime/debug"
-	"strings"
 	"syscall"
 	"time"
 
@@ -386,7 +385,7 @@ func runEmulator(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "error:", err)
 		return 1
 	}
-	fmt.Fprint(stdout, emulatorBanner(srv, opts))
+	fmt.Fprint(stdout, srv.Emulator.Banner(srv.URL))
 
 	<-ctx.Done()
 	logger.Info("stopping")
@@ -395,34 +394,6 @@ func runEmulator(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
-}
-
-// emulatorBanner tells the user how to reach the emulator: the workspace, the
-// users and their API keys, and the environment for clients. Printing keys is
-// the purpose of this banner: they are the emulator's own local keys.
-func emulatorBanner(srv *emulator.Server, opts emulator.Options) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "accsyn emulator listening on %s\n", srv.URL)
-	fmt.Fprintf(&b, "  workspace  %s\n", srv.Emulator.Workspace())
-	if opts.Memory {
-		fmt.Fprintf(&b, "  store      in memory (lost on exit)\n")
-	} else {
-		fmt.Fprintf(&b, "  store      %s\n", opts.DataDir)
-	}
-	users := srv.Emulator.Users()
-	for _, u := range users {
-		fmt.Fprintf(&b, "  user       %-16s %-9s key %s\n", u.Name, u.Role, u.APIKey)
-	}
-	admin, err := findUser(users, "admin")
-	if err == nil {
-		fmt.Fprintf(&b, "\nUse it from a shell (accsyn-sites, or the accsyn Python API in developer mode):\n")
-		fmt.Fprintf(&b, "  export ACCSYN_WORKSPACE=%s ACCSYN_DOMAIN=%s\n", srv.Emulator.Workspace(), srv.Emulator.Workspace())
-		fmt.Fprintf(&b, "  export ACCSYN_API_USER=%s\n", admin.Name)
-		fmt.Fprintf(&b, "  export ACCSYN_API_KEY=%s\n", admin.APIKey)
-		fmt.Fprintf(&b, "  export ACCSYN_HOSTNAME=%s ACCSYN_PORT=%d ACCSYN_DEV=1\n", srv.Host, srv.Port)
-	}
-	fmt.Fprintf(&b, "\nPress Ctrl+C to stop.\n")
-	return b.String()
 }
 
 const serveUsage = `accsyn-sites serve serves the terminal UI over SSH: every SSH session gets

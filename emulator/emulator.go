@@ -30,6 +30,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"path/filepath"
 	"sort"
@@ -229,24 +230,30 @@ func (e *Emulator) Close() error {
 
 // Banner returns the text the standalone emulator prints at start: the
 // workspace, the users with their roles and API keys, and the environment
-// lines that point a client at baseURL as the admin user.
+// lines that point accsyn-sites or the accsyn Python API at baseURL as the
+// admin user. Printing keys is the banner's purpose: they are the emulator's
+// own local keys, and the request log never shows them.
 func (e *Emulator) Banner(baseURL string) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "accsyn emulator for workspace %q at %s\n", e.workspace, baseURL)
+	fmt.Fprintf(&b, "accsyn emulator for workspace %q listening on %s\n", e.workspace, baseURL)
 	if e.dataDir != "" {
-		fmt.Fprintf(&b, "data: %s\n", e.dataDir)
+		fmt.Fprintf(&b, "  data       %s\n", e.dataDir)
 	} else {
-		b.WriteString("data: in memory (lost on exit)\n")
+		b.WriteString("  data       in memory (lost on exit)\n")
 	}
-	b.WriteString("users:\n")
 	for _, u := range e.users {
-		fmt.Fprintf(&b, "  %-16s %-9s %s\n", u.Name, u.Role, u.APIKey)
+		fmt.Fprintf(&b, "  user       %-16s %-9s key %s\n", u.Name, u.Role, u.APIKey)
 	}
+
 	admin := e.userByRole(RoleAdmin)
-	b.WriteString("\nto use it as the admin user:\n")
-	fmt.Fprintf(&b, "export ACCSYN_WORKSPACE=%s\n", e.workspace)
-	fmt.Fprintf(&b, "export ACCSYN_API_USER=%s\n", admin.Name)
-	fmt.Fprintf(&b, "export ACCSYN_API_KEY=%s\n", admin.APIKey)
+	b.WriteString("\nTo use it as the admin user (accsyn-sites, or the accsyn Python API in developer mode):\n")
+	fmt.Fprintf(&b, "  export ACCSYN_WORKSPACE=%s ACCSYN_DOMAIN=%s\n", e.workspace, e.workspace)
+	fmt.Fprintf(&b, "  export ACCSYN_API_USER=%s\n", admin.Name)
+	fmt.Fprintf(&b, "  export ACCSYN_API_KEY=%s\n", admin.APIKey)
+	if u, err := url.Parse(baseURL); err == nil && u.Hostname() != "" {
+		fmt.Fprintf(&b, "  export ACCSYN_HOSTNAME=%s ACCSYN_PORT=%s ACCSYN_DEV=1\n", u.Hostname(), u.Port())
+	}
+	b.WriteString("\nPress Ctrl+C to stop.\n")
 	return b.String()
 }
 
