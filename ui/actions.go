@@ -152,7 +152,7 @@ func describeCutOff(active []model.Transfer) string {
 }
 
 // setSiteStatus sends the explicit new status and shows it on the row at
-// once; a refusal puts the row back.
+// once. A refusal puts the row back.
 func (m *Model) setSiteStatus(site model.Site, status string) tea.Cmd {
 	op := opEnable
 	if status == model.StatusDisabled {

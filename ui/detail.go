@@ -130,8 +130,8 @@ func (m *Model) whenBy(t time.Time, who model.ID) string {
 	return text
 }
 
-// userName shows the logged-in user by name; other users by id, which is
-// all the backend sends.
+// userName returns the logged-in user's name for its id. Any other creator
+// or modifier is shown as the backend sent it, an id or a name.
 func (m *Model) userName(id model.ID) string {
 	if id == model.ID(m.identity.UserID) && m.identity.User != "" {
 		return safeText(m.identity.User)

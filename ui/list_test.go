@@ -74,6 +74,7 @@ func TestListDetailScrollsWhenFocused(t *testing.T) {
 	if hs.m.focus != focusDetail {
 		t.Fatalf("tab did not move the focus to the detail pane")
 	}
+	hs.requireScreen("▹ ● HQ")
 	hs.press("j", "j")
 	if hs.m.detail.offset != 2 {
 		t.Fatalf("detail offset = %d after two j, want 2", hs.m.detail.offset)

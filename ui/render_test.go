@@ -3,6 +3,7 @@ package ui
 import (
 	"bytes"
 	"fmt"
+	"image/color"
 	"strings"
 	"testing"
 	"time"
@@ -234,4 +235,17 @@ func TestSmallDialogKeepsFocusedFieldVisible(t *testing.T) {
 	hs.press("tab")
 	hs.requireScreen("Metadata")
 	requireFrameSize(t, hs.m.View().Content, 40, 10)
+}
+
+func TestBackgroundChangeRestylesDetail(t *testing.T) {
+	hs, _ := adminHarness(t, 120, 40)
+	hs.selectCode("london")
+	dark := strings.Join(hs.m.detail.lines, "\n")
+	hs.send(tea.BackgroundColorMsg{Color: color.White})
+	if hs.m.styles.IsDark {
+		t.Fatalf("a white background left the dark styles")
+	}
+	if light := strings.Join(hs.m.detail.lines, "\n"); light == dark {
+		t.Fatalf("the detail pane kept its dark colours")
+	}
 }

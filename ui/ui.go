@@ -192,4 +192,6 @@ func (m *Model) applyStyles(isDark bool) {
 	if m.dialog != nil {
 		m.dialog.restyle(m.styles)
 	}
+	// The detail lines are rendered ahead of time, in the old colours.
+	m.rebuildDetail(false)
 }

@@ -312,9 +312,14 @@ func (m *Model) renderRow(r, w int) string {
 	site := m.sites[m.list.rows[r]]
 	selected := r == m.list.cursor
 
+	// The marker's shape, not only its colour, shows whether the list has
+	// focus, so a monochrome screen shows it too.
 	marker := "  "
-	if selected {
+	switch {
+	case selected && m.focus == focusList:
 		marker = "▸ "
+	case selected:
+		marker = "▹ "
 	}
 	state := m.stateOf(site)
 	dot := s.StateDot(state)
