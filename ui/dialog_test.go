@@ -249,3 +249,21 @@ func TestEditRefusedKeepsDialog(t *testing.T) {
 	}
 	hs.requireScreen("StockholmX")
 }
+
+func TestCreateClearsHidingFilter(t *testing.T) {
+	hs, _ := adminHarness(t, 120, 40)
+	hs.press("/")
+	hs.typeText("tokyo")
+	hs.press("enter", "n")
+	hs.typeText("Zurich")
+	hs.press("enter", "enter", "enter")
+	if hs.m.dialog != nil {
+		t.Fatalf("dialog still open: %q", hs.m.dialog.backendErr)
+	}
+	if hs.m.list.query != "" {
+		t.Fatalf("the filter %q still hides the new site", hs.m.list.query)
+	}
+	if hs.selected() != "zurich" {
+		t.Fatalf("selected %q, want zurich", hs.selected())
+	}
+}

@@ -337,6 +337,13 @@ func (m *Model) handleSaved(msg siteSavedMsg) tea.Cmd {
 		m.upsertSite(site)
 		m.list.selectedID = site.ID
 		m.rebuildRows()
+		if m.list.selectedID != site.ID && m.list.query != "" {
+			// The filter hides the site just saved: clear it so the
+			// cursor can land on the site.
+			m.filter.SetValue("")
+			m.list.selectedID = site.ID
+			m.setQuery("")
+		}
 	}
 	return m.startLoad()
 }
