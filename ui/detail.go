@@ -84,7 +84,7 @@ func renderDetail(m *Model, site model.Site, w int) []string {
 
 	main := s.Value.Render("no")
 	if site.Main {
-		main = s.Badge.Render(" MAIN ") + s.Value.Render(" the main site: new servers register here")
+		main = s.Badge.Render(" MAIN ") + s.Value.Render(" new servers register here")
 	}
 	field("main", main)
 	if site.Builtin() {

@@ -61,7 +61,7 @@ func TestListDetailShowsEverything(t *testing.T) {
 		"servers      ● ldn-site-01  online  ", "s ago", "transfers    1 active", "Delivery london 0142  running  42%")
 
 	hs.selectCode("hq")
-	hs.requireScreen("MAIN  the main site", "hq-render-01  disabled-offline", "hq-site-01  online")
+	hs.requireScreen("MAIN  new servers register here", "hq-render-01  disabled-offline", "hq-site-01  online")
 	hs.selectCode("la")
 	hs.requireScreen("status       ✕ disabled · offline")
 }
@@ -120,7 +120,7 @@ func TestListFilter(t *testing.T) {
 	if hs.m.filter.Value() != "q n d" {
 		t.Fatalf("filter value %q, want %q", hs.m.filter.Value(), "q n d")
 	}
-	hs.requireScreen("No site matches \"q n d\"")
+	hs.requireScreen("No match for \"q n d\"")
 
 	hs.press("esc")
 	if hs.m.filtering || hs.m.list.query != "" || len(hs.m.list.rows) != 6 {
@@ -214,7 +214,7 @@ func TestListEmptyIsSafe(t *testing.T) {
 	hs.press("/")
 	hs.typeText("zzzz")
 	hs.press("enter")
-	hs.requireScreen("No site matches", "No site selected")
+	hs.requireScreen("No match for", "No site selected")
 	for _, k := range []string{"j", "k", "G", "g", "pgdown", "pgup", "tab", "j", "tab", "e", "space", "m", "d", "y", "s", "a", "r"} {
 		hs.press(k)
 		if hs.m.confirm != nil || hs.m.dialog != nil {

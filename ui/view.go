@@ -294,7 +294,7 @@ func (m *Model) renderList(w, h int) string {
 			lines = append(lines, s.Dim.Render(" Loading sites…"))
 		}
 	case len(m.list.rows) == 0 && m.list.query != "":
-		lines = append(lines, s.Dim.Render(" No site matches "+fmt.Sprintf("%q", safeText(m.list.query))+": esc clears the filter"))
+		lines = append(lines, s.Dim.Render(fmt.Sprintf(" No match for %q (esc clears)", safeText(m.list.query))))
 	case len(m.list.rows) == 0:
 		lines = append(lines, s.Dim.Render(" No sites to show: n creates one, a shows built-ins"))
 	default:
