@@ -26,7 +26,11 @@ type statusLine struct {
 }
 
 func (m *Model) setStatus(kind statusKind, text string) {
+	before := m.statusLines()
 	m.status = statusLine{kind: kind, text: text}
+	if m.statusLines() != before {
+		m.layoutChanged()
+	}
 }
 
 // blocked reports, on the status line, why a change key does nothing.

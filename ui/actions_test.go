@@ -321,7 +321,30 @@ func TestStandardRoleShowsBackendMessage(t *testing.T) {
 		!strings.Contains(hs.m.status.text, "403") {
 		t.Fatalf("status %q", hs.m.status.text)
 	}
-	hs.requireScreen("✕ Loading sites failed", "No sites loaded")
+	hs.requireScreen("✕ Loading sites failed", "No sites loaded", "standard@local [standard]")
+
+	// The change keys explain the role instead of calling the backend.
+	before := hs.m.seq
+	hs.press("n")
+	if hs.m.dialog != nil || hs.m.seq != before || hs.m.status.text != "Standard role cannot change sites: an admin must" {
+		t.Fatalf("n for a standard user: dialog %v, status %q", hs.m.dialog != nil, hs.m.status.text)
+	}
+}
+
+func TestLongErrorUsesTwoLines(t *testing.T) {
+	hs, srv := adminHarness(t, 100, 20)
+	hs.selectCode("tokyo")
+	srv.Close()
+	hs.press("r")
+	lines := strings.Split(hs.screen(), "\n")
+	last, before := lines[len(lines)-1], lines[len(lines)-2]
+	if !strings.Contains(before, "✕ Loading sites failed") || strings.TrimSpace(last) == "" {
+		t.Fatalf("the error does not take the last two lines:\n%s", hs.screen())
+	}
+	requireFrameSize(t, hs.m.View().Content, 100, 20)
+	if !strings.Contains(hs.screen(), "▸ ○ Tokyo") {
+		t.Fatalf("the cursor row is hidden:\n%s", hs.screen())
+	}
 }
 
 func TestKeyReleaseNeverActs(t *testing.T) {

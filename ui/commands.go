@@ -89,6 +89,9 @@ type apiFailedMsg struct {
 	op  changeOp
 	id  model.ID
 	err error
+	// identity is set when a load failed after a successful login, so
+	// the header still shows who is logged in.
+	identity *client.Identity
 	// loggedOut is set when a load failed in a way that calls for a new
 	// login on the next attempt.
 	loggedOut bool
@@ -129,17 +132,20 @@ func (m *Model) startLoad() tea.Cmd {
 			}
 			identity, loggedIn = id, true
 		}
+		failed := func(err error) tea.Msg {
+			return apiFailedMsg{seq: seq, op: opLoad, err: err, identity: &identity, loggedOut: needsLogin(err)}
+		}
 		sites, err := backend.FindSites(ctx, client.FindOptions{})
 		if err != nil {
-			return apiFailedMsg{seq: seq, op: opLoad, err: err, loggedOut: needsLogin(err)}
+			return failed(err)
 		}
 		servers, err := backend.FindServers(ctx, "")
 		if err != nil {
-			return apiFailedMsg{seq: seq, op: opLoad, err: err, loggedOut: needsLogin(err)}
+			return failed(err)
 		}
 		transfers, err := backend.FindTransfers(ctx, activeTransfersQuery)
 		if err != nil {
-			return apiFailedMsg{seq: seq, op: opLoad, err: err, loggedOut: needsLogin(err)}
+			return failed(err)
 		}
 		return sitesLoadedMsg{seq: seq, identity: identity, loggedIn: loggedIn,
 			sites: sites, servers: servers, transfers: transfers}

@@ -374,6 +374,10 @@ func (m *Model) handleFailed(msg apiFailedMsg) tea.Cmd {
 		}
 		m.loading = false
 		m.lastLoadErr = msg.err
+		if msg.identity != nil {
+			m.identity, m.loggedIn = *msg.identity, true
+			m.keys = newKeyMap(m.changeBlockReason())
+		}
 		if msg.loggedOut {
 			m.loggedIn = false
 		}

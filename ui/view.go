@@ -44,15 +44,31 @@ func (m *Model) layout() layoutMode {
 	switch {
 	case m.width > stackWidth:
 		return layoutSide
-	case m.height-3 >= stackMinBody:
+	case m.bodyHeight() >= stackMinBody:
 		return layoutStack
 	}
 	return layoutSwitch
 }
 
+// statusLines returns the status line's height: two lines for a long
+// error, so that the backend's message and the advice after it are read in
+// full, otherwise one.
+func (m *Model) statusLines() int {
+	if m.status.kind == statusError && len(m.requests) == 0 && width(m.status.text)+3 > m.width {
+		return 2
+	}
+	return 1
+}
+
+// bodyHeight returns the lines left for the panes under the header and
+// above the help and status lines.
+func (m *Model) bodyHeight() int {
+	return max(0, m.height-2-m.statusLines())
+}
+
 // paneSizes returns the outer sizes of the list and detail boxes.
 func (m *Model) paneSizes() (listW, listH, detailW, detailH int) {
-	body := max(0, m.height-3)
+	body := m.bodyHeight()
 	switch m.layout() {
 	case layoutSide:
 		listW = min(max(m.width*2/5, 34), 60)
@@ -224,7 +240,15 @@ func (m *Model) renderFooter() string {
 	} else {
 		switch m.status.kind {
 		case statusError:
-			status = s.Error.Render("✕ " + text)
+			lines := strings.SplitN(wrapText("✕ "+text, max(1, m.width-2)), "\n", 3)
+			if len(lines) > 2 {
+				lines = lines[:2]
+				lines[1] = truncate(lines[1]+" …", max(1, m.width-2))
+			}
+			for i, l := range lines {
+				lines[i] = s.Error.Render(l)
+			}
+			status = strings.Join(lines, "\n ")
 		case statusSuccess:
 			status = s.Success.Render("✓ " + text)
 		default:
@@ -298,8 +322,14 @@ func (m *Model) renderList(w, h int) string {
 	case len(m.list.rows) == 0:
 		lines = append(lines, s.Dim.Render(" No sites to show: n creates one, a shows built-ins"))
 	default:
-		end := min(len(m.list.rows), m.list.offset+rows)
-		for r := m.list.offset; r < end; r++ {
+		// Update keeps the offset right for the current size; this only
+		// guards the frame drawn before it had a chance to.
+		offset := m.list.offset
+		if m.list.cursor >= offset+rows {
+			offset = m.list.cursor - rows + 1
+		}
+		end := min(len(m.list.rows), offset+rows)
+		for r := max(0, offset); r < end; r++ {
 			lines = append(lines, m.renderRow(r, inner))
 		}
 	}
