@@ -43,7 +43,13 @@ func TestChangesAndErrorsAreLogged(t *testing.T) {
 	hs.press("n")
 	hs.typeText("Rome")
 	hs.press("enter", "enter", "enter")
-	hs.selectCode("hq")
+	hs.selectCode("tokyo")
+	tokyo := string(hs.m.list.selectedID)
+	hs.press("e")
+	hs.typeText("2")
+	hs.press("enter", "enter", "enter")
+	hs.press("m", "y")
+	hs.selectCode("london")
 	hs.press("d") // refused before any call: not logged as a change
 
 	hs.selectCode("stockholm")
@@ -54,6 +60,8 @@ func TestChangesAndErrorsAreLogged(t *testing.T) {
 		"site disabled code=stockholm id=" + id,
 		"site enabled code=stockholm id=" + id,
 		"site created code=rome",
+		"site edited code=tokyo id=" + tokyo,
+		"site made main code=tokyo id=" + tokyo,
 		"site deleted code=stockholm id=" + id,
 	} {
 		if !strings.Contains(logged, want) {
