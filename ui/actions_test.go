@@ -384,3 +384,34 @@ func TestPasteGoesToFocusedInputOnly(t *testing.T) {
 		t.Fatalf("paste into the dialog: name %q", hs.m.dialog.values.Name)
 	}
 }
+
+func TestActionsFollowSortAndRefresh(t *testing.T) {
+	hs, srv := adminHarness(t, 120, 40)
+	c := clientFor(t, srv, emulator.RoleAdmin)
+
+	// Sorted by servers, the last row is stockholm (0 servers).
+	hs.press("s", "s", "G")
+	if hs.selected() != "stockholm" {
+		t.Fatalf("last row by servers is %q, want stockholm; rows %v", hs.selected(), hs.shownCodes())
+	}
+
+	// A refresh adds rows above the cursor; the action still hits stockholm.
+	for _, name := range []string{"A1", "A2", "A3"} {
+		if _, err := c.CreateSite(t.Context(), map[string]any{"name": name}); err != nil {
+			t.Fatalf("create %s: %v", name, err)
+		}
+	}
+	hs.press("r")
+	if hs.selected() != "stockholm" {
+		t.Fatalf("after refresh the cursor is on %q", hs.selected())
+	}
+	hs.press("space")
+	if site, _ := siteByCode(t, c, "stockholm"); site.Enabled() {
+		t.Fatalf("space did not disable stockholm")
+	}
+	for _, code := range []string{"a1", "a2", "a3"} {
+		if site, _ := siteByCode(t, c, code); !site.Enabled() {
+			t.Fatalf("space disabled %s instead", code)
+		}
+	}
+}
