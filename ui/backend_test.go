@@ -207,9 +207,18 @@ func TestLateSaveCannotClearNewerPending(t *testing.T) {
 	// A result for an older request of the same site must not clear the
 	// pending change of the newer one.
 	hs.m.pending[site.ID] = pendingChange{seq: 99, op: opDisable, status: model.StatusDisabled}
-	hs.send(siteSavedMsg{seq: 98, op: opEnable, id: site.ID, site: site})
+	hs.m.siteSeq[site.ID] = 99
+	old := site
+	old.Description = "from the older request"
+	_, cmd := hs.m.Update(siteSavedMsg{seq: 98, op: opEdit, id: site.ID, site: old})
 	if _, ok := hs.m.pending[site.ID]; !ok {
-		t.Fatalf("an older answer cleared the newer pending change")
+		t.Fatalf("an older result cleared the newer pending change")
+	}
+	if got := hs.m.sites[hs.m.byID[site.ID]].Description; got == old.Description {
+		t.Fatalf("an older result replaced the site: description %q", got)
+	}
+	if cmd == nil {
+		t.Fatalf("no reload after the older result")
 	}
 }
 

@@ -183,6 +183,7 @@ func (m *Model) createSite(fields map[string]any, code string) (uint64, tea.Cmd)
 // updateSite returns the command that sends changes to one site.
 func (m *Model) updateSite(op changeOp, site model.Site, changes map[string]any) (uint64, tea.Cmd) {
 	seq := m.nextSeq(request{op: op, id: site.ID, code: site.Code})
+	m.siteSeq[site.ID] = seq
 	backend := m.backend
 	timeout := m.callTimeout
 	id := site.ID
@@ -201,6 +202,7 @@ func (m *Model) updateSite(op changeOp, site model.Site, changes map[string]any)
 // deleteSite returns the command that deletes one site.
 func (m *Model) deleteSite(site model.Site) (uint64, tea.Cmd) {
 	seq := m.nextSeq(request{op: opDelete, id: site.ID, code: site.Code})
+	m.siteSeq[site.ID] = seq
 	backend := m.backend
 	timeout := m.callTimeout
 	id, code := site.ID, site.Code

@@ -128,6 +128,7 @@ type Model struct {
 	loading     bool
 	requests    map[uint64]request
 	pending     map[model.ID]pendingChange
+	siteSeq     map[model.ID]uint64 // latest change request per site
 	spinner     spinner.Model
 	spinning    bool
 	refreshGen  uint64
@@ -145,6 +146,7 @@ func New(opts Options) *Model {
 		callTimeout: defaultCallTimeout,
 		requests:    map[uint64]request{},
 		pending:     map[model.ID]pendingChange{},
+		siteSeq:     map[model.ID]uint64{},
 		byID:        map[model.ID]int{},
 		profile:     colorprofile.TrueColor,
 	}

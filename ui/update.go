@@ -333,7 +333,10 @@ func (m *Model) handleSaved(msg siteSavedMsg) tea.Cmd {
 
 	// Show the returned site at once, then reload for everything it implies
 	// (another site lost the main flag, modified times changed).
-	if site.ID != "" {
+	// An older request's result must not replace what a newer change of
+	// the same site returned; the reload below brings the final state.
+	stale := msg.seq < m.siteSeq[msg.id]
+	if site.ID != "" && !stale {
 		m.upsertSite(site)
 		m.list.selectedID = site.ID
 		m.rebuildRows()
