@@ -311,7 +311,7 @@ func normalizeMetadata(md map[string]any) string {
 }
 
 // fail keeps the dialog open with the backend's message.
-func (d *formDialog) fail(text string, m *Model) {
+func (d *formDialog) fail(text string) {
 	d.saving = false
 	d.backendErr = text
 }

@@ -67,10 +67,9 @@ func clientAt(t testing.TB, e *emulator.Emulator, u emulator.User, host string, 
 // refresh ticks) are delivered once but their follow-up timers are not run,
 // so a test never sleeps.
 type harness struct {
-	t        testing.TB
-	m        *Model
-	quit     bool
-	messages []tea.Msg // every message produced by a command, in order
+	t    testing.TB
+	m    *Model
+	quit bool
 }
 
 func newHarness(t testing.TB, opts Options, w, h int) *harness {
@@ -124,7 +123,6 @@ func (hs *harness) run(cmd tea.Cmd) {
 			queue = append(queue, cmds...)
 			continue
 		}
-		hs.messages = append(hs.messages, msg)
 		if _, ok := msg.(tea.QuitMsg); ok {
 			hs.quit = true
 			continue

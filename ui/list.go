@@ -49,13 +49,6 @@ type siteList struct {
 	cursor     int
 	offset     int
 	selectedID model.ID
-
-	// Counts for the pane title "Sites (shown of total)".
-	total int
-}
-
-func newSiteList() siteList {
-	return siteList{}
 }
 
 // siteKeys are the values a site is sorted by, computed once per load.
@@ -107,7 +100,6 @@ func (l *siteList) sortSites(sites []model.Site, keys []siteKeys) {
 	}
 	sort.SliceStable(order, func(i, j int) bool { return less(order[i], order[j]) })
 	l.order = order
-	l.total = len(sites)
 }
 
 // applyFilter rebuilds the shown rows from the sorted order: built-in sites

@@ -156,7 +156,6 @@ func New(opts Options) *Model {
 	if m.logger == nil {
 		m.logger = log.New(io.Discard)
 	}
-	m.list = newSiteList()
 	m.filter = textinput.New()
 	m.filter.Prompt = "/"
 	m.filter.Placeholder = "filter name, code, description"

@@ -404,7 +404,7 @@ func (m *Model) handleFailed(msg apiFailedMsg) tea.Cmd {
 		m.rebuildDetail(false)
 	}
 	if m.dialog != nil && m.dialog.seq == msg.seq {
-		m.dialog.fail(text, m)
+		m.dialog.fail(text)
 		return nil
 	}
 	what := msg.op.String()
