@@ -2,6 +2,7 @@ package sshd
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"net"
@@ -218,16 +219,17 @@ func matchGlob(pattern, s string) bool {
 	return len(s) == 0
 }
 
-// keyFile is an authorized_keys file that is read again whenever its size
-// or modification time changes, so keys can be added or removed without a
-// restart.
+// keyFile is an authorized_keys file that is read on every login attempt
+// and parsed again whenever its content changes, so keys can be added or
+// removed without a restart. Comparing content rather than the modification
+// time also catches a same-size edit within the file system's time
+// resolution.
 type keyFile struct {
 	path string
 
-	mu      sync.Mutex
-	keys    []authorizedKey
-	modTime time.Time
-	size    int64
+	mu   sync.Mutex
+	keys []authorizedKey
+	sum  [sha256.Size]byte
 	// readErr is the reason the last read failed, logged once per change.
 	readErr error
 }
@@ -256,19 +258,19 @@ func howToAddKey(path string) string {
 // emptied, so a broken or removed file locks everyone out instead of
 // keeping access that an administrator may have just revoked.
 func (f *keyFile) read() ([]keyProblem, error) {
-	info, statErr := os.Stat(f.path)
 	data, err := os.ReadFile(f.path)
-	if statErr != nil || err != nil {
-		f.keys = nil
-		if errors.Is(err, os.ErrNotExist) || errors.Is(statErr, os.ErrNotExist) {
+	if err != nil {
+		f.keys, f.sum = nil, [sha256.Size]byte{}
+		if errors.Is(err, os.ErrNotExist) {
 			return nil, fmt.Errorf("authorized_keys file %s does not exist: %s", f.path, howToAddKey(f.path))
-		}
-		if err == nil {
-			err = statErr
 		}
 		return nil, fmt.Errorf("read authorized_keys: %w", err)
 	}
-	f.modTime, f.size = info.ModTime(), info.Size()
+	return f.parse(data)
+}
+
+func (f *keyFile) parse(data []byte) ([]keyProblem, error) {
+	f.sum = sha256.Sum256(data)
 	keys, problems := parseAuthorizedKeys(data)
 	f.keys = keys
 	if len(keys) == 0 {
@@ -277,15 +279,19 @@ func (f *keyFile) read() ([]keyProblem, error) {
 	return problems, nil
 }
 
-// refresh reads the file again when it changed since the last read. It
-// returns the problems and error of that read, or nothing when the file is
-// unchanged.
+// refresh reads the file and parses it again when its content changed
+// since the last read. It returns the problems and error of that parse, or
+// nothing when the content is unchanged or fails the same way as before.
 func (f *keyFile) refresh() (reread bool, problems []keyProblem, err error) {
-	info, statErr := os.Stat(f.path)
-	if statErr == nil && f.readErr == nil && info.ModTime().Equal(f.modTime) && info.Size() == f.size {
+	data, readErr := os.ReadFile(f.path)
+	if readErr == nil && f.readErr == nil && sha256.Sum256(data) == f.sum {
 		return false, nil, nil
 	}
-	problems, err = f.read()
+	if readErr == nil {
+		problems, err = f.parse(data)
+	} else {
+		problems, err = f.read()
+	}
 	changed := (err == nil) != (f.readErr == nil) || (err != nil && err.Error() != f.readErr.Error())
 	f.readErr = err
 	if err != nil && !changed {

@@ -15,6 +15,9 @@ import (
 type guardedModel struct {
 	inner tea.Model
 	sess  *session
+	// failed is set after a panic in Init, Update or View. The inner model
+	// is not called again, so a View that panics on every frame logs once.
+	failed bool
 }
 
 // panickedMsg reports a panic recovered in a command.
@@ -26,7 +29,7 @@ func (m *guardedModel) Init() (cmd tea.Cmd) {
 }
 
 func (m *guardedModel) Update(msg tea.Msg) (model tea.Model, cmd tea.Cmd) {
-	if _, ok := msg.(panickedMsg); ok {
+	if _, ok := msg.(panickedMsg); ok || m.failed {
 		return m, tea.Quit
 	}
 	// The model must be m even when Update panics.
@@ -38,8 +41,12 @@ func (m *guardedModel) Update(msg tea.Msg) (model tea.Model, cmd tea.Cmd) {
 }
 
 func (m *guardedModel) View() (view tea.View) {
+	if m.failed {
+		return tea.NewView("")
+	}
 	defer func() {
 		if r := recover(); r != nil {
+			m.failed = true
 			m.logPanic("View", r)
 			// View cannot return a command, so the program is told to
 			// quit from outside.
@@ -53,6 +60,7 @@ func (m *guardedModel) View() (view tea.View) {
 // recoverInto replaces the command of a panicking Init or Update with Quit.
 func (m *guardedModel) recoverInto(cmd *tea.Cmd) {
 	if r := recover(); r != nil {
+		m.failed = true
 		m.logPanic("Update", r)
 		m.sess.end(endPanic)
 		*cmd = tea.Quit

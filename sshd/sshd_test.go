@@ -280,8 +280,10 @@ func TestTwoSessionsSeeEachOthersChanges(t *testing.T) {
 	watcher.waitFor("tokyo shown disabled after a refresh", func(screen string) bool {
 		return rowWith(screen, "status", "disabled")
 	})
-	if !strings.Contains(ts.logs.String(), "user=tester") {
-		t.Errorf("no log line names the user:\n%s", ts.logs.String())
+	fingerprint := gossh.FingerprintSHA256(ts.signer.PublicKey())
+	waitUntil(t, "the change in the log", func() bool { return strings.Contains(ts.logs.String(), "site disabled") })
+	if !rowWith(ts.logs.String(), "site disabled", "code=tokyo", "user=tester", "key="+fingerprint) {
+		t.Errorf("the change log line does not carry the SSH user and key fingerprint:\n%s", ts.logs.String())
 	}
 }
 
@@ -571,4 +573,21 @@ func TestAuthorizedKeysReadAgain(t *testing.T) {
 		t.Fatalf("newcomer rejected after being added: %v", err)
 	}
 	c.Close()
+
+	// A from= pattern that excludes loopback rejects the same key.
+	data, err := os.ReadFile(ts.opts.AuthorizedKeys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	restricted := strings.Replace(string(data), `from="127.0.0.1"`, `from="10.0.0.0/8"`, 1)
+	if err := os.WriteFile(ts.opts.AuthorizedKeys, []byte(restricted), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if c, err := ts.dial(t, gossh.PublicKeys(newcomer)); err == nil {
+		c.Close()
+		t.Error(`newcomer logged in from 127.0.0.1 with from="10.0.0.0/8"`)
+	}
+	if !strings.Contains(ts.logs.String(), "client address does not match") {
+		t.Errorf("the from= rejection is not logged:\n%s", ts.logs.String())
+	}
 }
