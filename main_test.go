@@ -229,3 +229,147 @@ func tail(s string, n int) string {
 	}
 	return s[len(s)-n:]
 }
+
+// tmuxSession is the built binary running in a detached tmux session on a
+// private tmux server, read through capture-pane as a user would see it.
+type tmuxSession struct {
+	t      *testing.T
+	socket string
+}
+
+func startTmux(t *testing.T, width, height int, env []string, args ...string) *tmuxSession {
+	t.Helper()
+	if _, err := exec.LookPath("tmux"); err != nil {
+		t.Skip("tmux is not installed; the end-to-end test drives the binary through tmux")
+	}
+	s := &tmuxSession{t: t, socket: fmt.Sprintf("accsyn-sites-e2e-%d", time.Now().UnixNano())}
+	command := append([]string{binaryPath}, args...)
+	tmuxArgs := []string{"new-session", "-d", "-s", "e2e", "-x", fmt.Sprint(width), "-y", fmt.Sprint(height)}
+	for _, kv := range env {
+		if strings.HasPrefix(kv, "XDG_DATA_HOME=") || strings.HasPrefix(kv, "TERM=") {
+			tmuxArgs = append(tmuxArgs, "-e", kv)
+		}
+	}
+	tmuxArgs = append(tmuxArgs, strings.Join(command, " "))
+	s.run(tmuxArgs...)
+	t.Cleanup(func() { exec.Command("tmux", "-L", s.socket, "kill-server").Run() })
+	return s
+}
+
+func (s *tmuxSession) run(args ...string) string {
+	s.t.Helper()
+	out, err := exec.Command("tmux", append([]string{"-L", s.socket}, args...)...).CombinedOutput()
+	if err != nil {
+		s.t.Fatalf("tmux %v: %v: %s", args, err, out)
+	}
+	return string(out)
+}
+
+func (s *tmuxSession) screen() string {
+	return s.run("capture-pane", "-p", "-t", "e2e")
+}
+
+// keys sends tmux key names (Enter, Space, Escape) or literal text.
+func (s *tmuxSession) keys(keys ...string) {
+	s.run(append([]string{"send-keys", "-t", "e2e"}, keys...)...)
+}
+
+// waitFor polls the screen until match accepts it, and fails with the last
+// screen after 30 seconds.
+func (s *tmuxSession) waitFor(what string, match func(screen string) bool) string {
+	s.t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		screen := s.screen()
+		if match(screen) {
+			return screen
+		}
+		if time.Now().After(deadline) {
+			s.t.Fatalf("timed out waiting for %s; the screen:\n%s", what, screen)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func (s *tmuxSession) waitForText(text string) string {
+	s.t.Helper()
+	return s.waitFor(fmt.Sprintf("%q", text), func(screen string) bool { return strings.Contains(screen, text) })
+}
+
+// listRow returns the list pane's row for the site named name, or "".
+func listRow(screen, name string) string {
+	for _, line := range strings.Split(screen, "\n") {
+		left, _, found := strings.Cut(line, "││")
+		if found && strings.Contains(left, " "+name+" ") {
+			return left
+		}
+	}
+	return ""
+}
+
+// TestEndToEndInTmux runs the built binary on a fresh data directory (so on
+// its embedded emulator), creates a site, disables it and deletes it, and
+// reads each result off the terminal screen.
+func TestEndToEndInTmux(t *testing.T) {
+	s := startTmux(t, 120, 40, isolatedEnv(t), "--refresh", "0")
+	screen := s.waitForText("MAIN")
+	if !strings.Contains(screen, "(emulator") || !strings.Contains(screen, "Sites (6 of 8)") {
+		t.Fatalf("first screen lacks the emulator header or the site count:\n%s", screen)
+	}
+
+	s.keys("n")
+	s.waitForText("New site")
+	s.keys("-l", "Paris")
+	s.waitForText("the code will be paris")
+	// Huh moves focus with a command that runs after the key, so each
+	// field is awaited before typing, as a person reads the screen.
+	s.keys("Enter")
+	s.waitForText("┃ Code (optional)")
+	s.keys("Enter")
+	s.waitForText("┃ Description")
+	s.keys("-l", "Paris office")
+	s.keys("Enter")
+	screen = s.waitForText("Created paris")
+	if !strings.Contains(screen, "Sites (7 of 9)") {
+		t.Errorf("the count did not grow after the create:\n%s", screen)
+	}
+	if row := listRow(screen, "Paris"); !strings.Contains(row, "▸") || !strings.Contains(row, "○") {
+		t.Errorf("the new site is not selected and offline: row %q", row)
+	}
+	if !strings.Contains(screen, "Paris office") {
+		t.Errorf("the detail pane lacks the description:\n%s", screen)
+	}
+
+	s.keys("Space")
+	screen = s.waitForText("Disabled paris")
+	if row := listRow(screen, "Paris"); !strings.Contains(row, "✕") {
+		t.Errorf("the row does not show disabled and offline: %q", row)
+	}
+	if !strings.Contains(screen, "disabled · offline") {
+		t.Errorf("the detail pane does not show the disabled state:\n%s", screen)
+	}
+
+	s.keys("d")
+	s.waitForText("Delete paris?")
+	s.keys("Enter")
+	screen = s.waitFor("the delete question to close", func(screen string) bool { return !strings.Contains(screen, "Delete paris?") })
+	if listRow(screen, "Paris") == "" {
+		t.Fatalf("enter alone deleted the site:\n%s", screen)
+	}
+	s.keys("d")
+	s.waitForText("Delete paris?")
+	s.keys("y")
+	screen = s.waitForText("Deleted paris")
+	if listRow(screen, "Paris") != "" || !strings.Contains(screen, "Sites (6 of 8)") {
+		t.Errorf("the site is still listed after the delete:\n%s", screen)
+	}
+
+	s.keys("q")
+	deadline := time.Now().Add(30 * time.Second)
+	for exec.Command("tmux", "-L", s.socket, "has-session", "-t", "e2e").Run() == nil {
+		if time.Now().After(deadline) {
+			t.Fatalf("q did not end the program; the screen:\n%s", s.screen())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
