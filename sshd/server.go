@@ -81,8 +81,9 @@ type Server struct {
 	listener net.Listener
 	closing  bool
 	sessions map[*session]struct{}
+	conns    map[*trackedConn]struct{}
 	nextID   uint64
-	// idle is signalled whenever a session ends, for Shutdown.
+	// sessionEnded is signalled whenever a session ends, for Shutdown.
 	sessionEnded chan struct{}
 }
 
@@ -98,6 +99,7 @@ func New(opts Options) (*Server, error) {
 		log:          opts.Logger,
 		uiLog:        opts.UI.Logger,
 		sessions:     map[*session]struct{}{},
+		conns:        map[*trackedConn]struct{}{},
 		sessionEnded: make(chan struct{}, 1),
 	}
 	if s.log == nil {
@@ -136,6 +138,7 @@ func New(opts Options) (*Server, error) {
 			srv.AddHostKey(signer)
 			srv.HandshakeTimeout = handshakeTimeout
 			srv.ConnectionFailedCallback = s.logFailedConnection
+			srv.ConnCallback = s.trackConn
 			return nil
 		},
 		// Middlewares run last-listed first: recover wraps everything,
@@ -253,21 +256,78 @@ func (s *Server) Shutdown(ctx context.Context) error {
 
 	graceCtx, cancel := context.WithTimeout(ctx, s.opts.ShutdownGrace)
 	defer cancel()
-	err := s.ssh.Shutdown(graceCtx)
-	if err != nil {
-		// Clients that still hold a connection after the grace are cut
-		// off; Close also ends their sessions through the connection
-		// context.
-		left := s.sessionCount()
-		s.log.Warn("closing connections left open after the shutdown grace", "sessions", left, "grace", s.opts.ShutdownGrace)
-		_ = s.ssh.Close()
+	// The SSH server's Shutdown closes the listener and waits for the
+	// authenticated connections. Connections still in their handshake are
+	// only in s.conns, so they are waited for and closed here.
+	_ = s.ssh.Shutdown(graceCtx)
+	for s.connCount() > 0 && graceCtx.Err() == nil {
+		select {
+		case <-graceCtx.Done():
+		case <-time.After(50 * time.Millisecond):
+		}
 	}
+	if left := s.closeConns(); left > 0 {
+		// Closing a connection also ends its sessions, through the
+		// connection context.
+		s.log.Warn("closed connections left open after the shutdown grace", "connections", left, "grace", s.opts.ShutdownGrace)
+	}
+	_ = s.ssh.Close()
 	s.waitForSessions(ctx)
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
 	s.log.Info("shut down")
 	return nil
+}
+
+// trackConn records an accepted connection, from before its handshake, so
+// Shutdown can close it. It returns nil, which makes the SSH server drop
+// the connection, once Shutdown has begun.
+func (s *Server) trackConn(_ ssh.Context, conn net.Conn) net.Conn {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closing {
+		return nil
+	}
+	tracked := &trackedConn{Conn: conn, srv: s}
+	s.conns[tracked] = struct{}{}
+	return tracked
+}
+
+// trackedConn removes itself from the server's connections when closed.
+type trackedConn struct {
+	net.Conn
+	srv  *Server
+	once sync.Once
+}
+
+func (c *trackedConn) Close() error {
+	c.once.Do(func() {
+		c.srv.mu.Lock()
+		delete(c.srv.conns, c)
+		c.srv.mu.Unlock()
+	})
+	return c.Conn.Close()
+}
+
+func (s *Server) connCount() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.conns)
+}
+
+// closeConns closes every connection still open and returns their number.
+func (s *Server) closeConns() int {
+	s.mu.Lock()
+	open := make([]*trackedConn, 0, len(s.conns))
+	for c := range s.conns {
+		open = append(open, c)
+	}
+	s.mu.Unlock()
+	for _, c := range open {
+		_ = c.Close()
+	}
+	return len(open)
 }
 
 func (s *Server) sessionCount() int {

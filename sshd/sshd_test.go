@@ -454,6 +454,12 @@ func TestShutdownGraceClosesStuckClients(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
+	// Nor does a TCP connection that never starts its handshake.
+	raw, err := net.Dial("tcp", ts.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
 
 	start := time.Now()
 	if err := ts.Shutdown(context.Background()); err != nil {
@@ -463,10 +469,28 @@ func TestShutdownGraceClosesStuckClients(t *testing.T) {
 	if waited < 500*time.Millisecond {
 		t.Errorf("Shutdown returned after %v, before the 500ms grace", waited)
 	}
-	if err := c.Wait(); err == nil {
-		t.Log("connection ended cleanly")
+
+	waitDone := make(chan struct{})
+	go func() { _ = c.Wait(); close(waitDone) }()
+	select {
+	case <-waitDone:
+	case <-time.After(waitTimeout):
+		t.Error("the SSH connection is still open after Shutdown")
 	}
-	if !strings.Contains(ts.logs.String(), "closing connections left open") {
+	_ = raw.SetReadDeadline(time.Now().Add(waitTimeout))
+	buf := make([]byte, 256)
+	for {
+		_, err := raw.Read(buf)
+		if err == nil {
+			continue // the server's version line
+		}
+		var netErr net.Error
+		if errors.As(err, &netErr) && netErr.Timeout() {
+			t.Error("the connection without a handshake is still open after Shutdown")
+		}
+		break
+	}
+	if !strings.Contains(ts.logs.String(), "closed connections left open") {
 		t.Errorf("log does not say that connections were closed:\n%s", ts.logs.String())
 	}
 }
