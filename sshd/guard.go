@@ -48,8 +48,8 @@ func (m *guardedModel) View() (view tea.View) {
 		if r := recover(); r != nil {
 			m.failed = true
 			m.logPanic("View", r)
-			// View cannot return a command, so the program is told to
-			// quit from outside.
+			// View cannot return a command, so ending the session
+			// quits the program from outside.
 			m.sess.end(endPanic)
 			view = tea.NewView("")
 		}

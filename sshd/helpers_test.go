@@ -110,6 +110,7 @@ func startServer(t testing.TB, change func(*Options)) *testServer {
 	if err := os.WriteFile(keysPath, []byte("# test key\n"+line+" tester\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
+
 	logs := &syncBuffer{}
 	logger := log.NewWithOptions(logs, log.Options{Prefix: "ssh", Level: log.DebugLevel})
 	opts := Options{
@@ -131,6 +132,7 @@ func startServer(t testing.TB, change func(*Options)) *testServer {
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
+
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

@@ -48,6 +48,7 @@ func (ts *testServer) openRawSession(t testing.TB) (disconnect func()) {
 	if err := sess.Shell(); err != nil {
 		t.Fatalf("shell: %v", err)
 	}
+
 	first := make(chan struct{})
 	done := make(chan struct{})
 	go func() {

@@ -125,7 +125,7 @@ func (s *session) watchIdle() {
 // inputTracker is the session wrapped for the program. Reads record the
 // time of the client's last input for the idle timeout. The end of the
 // input (the client closed the session) quits the program, which would
-// otherwise keep running with nobody to read its output.
+// otherwise keep running with no client to read its output.
 type inputTracker struct {
 	ssh.Session
 	sess *session
