@@ -248,3 +248,39 @@ func processCPU(t *testing.T) time.Duration {
 	}
 	return time.Duration(usage.Utime.Nano() + usage.Stime.Nano())
 }
+
+// BenchmarkSessionStart measures one client's login, PTY request and first
+// output from the TUI, then its disconnect.
+func BenchmarkSessionStart(b *testing.B) {
+	ts := startServer(b, func(o *Options) { o.MaxSessions = 1000 })
+	b.ResetTimer()
+	for b.Loop() {
+		ts.openRawSession(b)()
+	}
+}
+
+// BenchmarkAuthorizedKeyLookup measures the check made on every login
+// attempt against a file of 100 keys, which reads and hashes the file.
+func BenchmarkAuthorizedKeyLookup(b *testing.B) {
+	path := b.TempDir() + "/authorized_keys"
+	var lines []string
+	var last gossh.Signer
+	for range 100 {
+		signer, line := newTestKey(b)
+		lines = append(lines, `from="127.0.0.1" `+line)
+		last = signer
+	}
+	if err := os.WriteFile(path, []byte(strings.Join(lines, "\n")+"\n"), 0o600); err != nil {
+		b.Fatal(err)
+	}
+	f, _, err := loadKeyFile(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for b.Loop() {
+		if entry, _, _, _ := f.lookup(last.PublicKey()); entry == nil {
+			b.Fatal("the last key is not found")
+		}
+	}
+}

@@ -321,14 +321,15 @@ func (s *Server) newProgram(sshSess ssh.Session) *tea.Program {
 	// connection closes and inputTracker when the session's input ends, and
 	// a quit (unlike a cancelled context) restores the client's terminal.
 	input := inputTracker{Session: sshSess, sess: sess}
+	profile := sessionColorProfile(sshSess)
 	opts := append(bubbletea.MakeOptions(input),
 		// The server handles SIGINT and SIGTERM itself and ends sessions
 		// through Shutdown, so programs must not catch them.
 		tea.WithoutSignalHandler(),
-		tea.WithColorProfile(sessionColorProfile(sshSess)),
+		tea.WithColorProfile(profile),
 		// This replaces the filter of MakeOptions, so it keeps its rule
 		// that a suspend request never stops the server process.
-		tea.WithFilter(filterSessionMsg),
+		tea.WithFilter(sessionFilter(profile)),
 	)
 	if pty, _, _ := sshSess.Pty(); pty.Window.Width <= 0 || pty.Window.Height <= 0 {
 		// A client without a terminal of its own (ssh -tt from a pipe)
@@ -374,18 +375,28 @@ func sessionColorProfile(sshSess ssh.Session) colorprofile.Profile {
 	return profile
 }
 
-// filterSessionMsg turns a suspend request (ctrl+z in a program that
-// requests it) into a resume, because suspending would stop the whole server. It
-// also drops window sizes with a zero dimension, which RFC 4254 says to
-// ignore, so the fallback size stays in place.
-func filterSessionMsg(_ tea.Model, msg tea.Msg) tea.Msg {
-	switch msg := msg.(type) {
-	case tea.SuspendMsg:
-		return tea.ResumeMsg{}
-	case tea.WindowSizeMsg:
-		if msg.Width <= 0 || msg.Height <= 0 {
-			return nil
+// sessionFilter returns the message filter of a session's program. It
+// turns a suspend request (ctrl+z in a program that requests it) into a
+// resume, because suspending would stop the whole server. It drops window
+// sizes with a zero dimension, which RFC 4254 says to ignore, so the
+// fallback size stays in place. When the session has no colours, it also
+// drops the terminal's true-colour capability reply, which Bubble Tea would
+// otherwise use to turn colours back on.
+func sessionFilter(profile colorprofile.Profile) func(tea.Model, tea.Msg) tea.Msg {
+	noColor := profile <= colorprofile.ASCII
+	return func(_ tea.Model, msg tea.Msg) tea.Msg {
+		switch msg := msg.(type) {
+		case tea.SuspendMsg:
+			return tea.ResumeMsg{}
+		case tea.WindowSizeMsg:
+			if msg.Width <= 0 || msg.Height <= 0 {
+				return nil
+			}
+		case tea.CapabilityMsg:
+			if noColor && (msg.Content == "RGB" || msg.Content == "Tc") {
+				return nil
+			}
 		}
+		return msg
 	}
-	return msg
 }

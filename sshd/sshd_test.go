@@ -11,6 +11,7 @@ import (
 	"time"
 
 	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/colorprofile"
 	"github.com/charmbracelet/x/ansi"
 	gossh "golang.org/x/crypto/ssh"
 
@@ -548,22 +549,32 @@ func TestPanicEndsOnlyThatSession(t *testing.T) {
 	c.Close()
 }
 
-func TestSuspendRequestBecomesResume(t *testing.T) {
-	if got := filterSessionMsg(nil, tea.SuspendMsg{}); got != (tea.ResumeMsg{}) {
+func TestSessionFilterMessages(t *testing.T) {
+	filter := sessionFilter(colorprofile.ANSI256)
+	if got := filter(nil, tea.SuspendMsg{}); got != (tea.ResumeMsg{}) {
 		t.Errorf("filter(SuspendMsg) = %#v, want ResumeMsg", got)
 	}
 	key := tea.KeyPressMsg{Code: 'j', Text: "j"}
-	if got := filterSessionMsg(nil, key); got != tea.Msg(key) {
+	if got := filter(nil, key); got != tea.Msg(key) {
 		t.Errorf("filter(key j) = %#v, want it unchanged", got)
 	}
-	if got := filterSessionMsg(nil, tea.WindowSizeMsg{Width: 0, Height: 0}); got != nil {
+	if got := filter(nil, tea.WindowSizeMsg{Width: 0, Height: 0}); got != nil {
 		t.Errorf("filter(0x0 window) = %#v, want it dropped", got)
 	}
 	size := tea.WindowSizeMsg{Width: 100, Height: 30}
-	if got := filterSessionMsg(nil, size); got != tea.Msg(size) {
+	if got := filter(nil, size); got != tea.Msg(size) {
 		t.Errorf("filter(100x30 window) = %#v, want it unchanged", got)
 	}
+	rgb := tea.CapabilityMsg{Content: "RGB"}
+	if got := filter(nil, rgb); got != tea.Msg(rgb) {
+		t.Errorf("filter(RGB capability) with colours = %#v, want it unchanged", got)
+	}
+	if got := sessionFilter(colorprofile.ASCII)(nil, rgb); got != nil {
+		t.Errorf("filter(RGB capability) without colours = %#v, want it dropped", got)
+	}
+}
 
+func TestCtrlZKeepsSessionRunning(t *testing.T) {
 	// ctrl+z over SSH leaves the session working.
 	ts := startServer(t, nil)
 	term := ts.openTerminal(t, termOptions{})
