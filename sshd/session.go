@@ -317,6 +317,11 @@ func (s *Server) newProgram(sshSess ssh.Session) *tea.Program {
 	}
 	model := &guardedModel{inner: ui.New(uiOpts), sess: sess}
 
+	// NOTE: after a session ends, its program stays in memory (about
+	// 1.5 MiB at 120x40) until its pending commands return, which for the
+	// UI's refresh tick takes up to UI.Refresh, because Bubble Tea cannot
+	// cancel a running command.
+	//
 	// No tea.WithContext: the middleware quits the program when the
 	// connection closes and inputTracker when the session's input ends, and
 	// a quit (unlike a cancelled context) restores the client's terminal.
