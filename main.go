@@ -114,8 +114,10 @@ func (b *backend) Close() {
 }
 
 // open connects to the workspace named by flags, the environment or a .env
-// file, or starts the embedded emulator when no credentials are found.
-func (b *backendFlags) open(logger *log.Logger, stderr io.Writer) (*backend, error) {
+// file, or starts the embedded emulator when no credentials are found. The
+// emulator logs at emulatorLevel, so a busy SSH server can leave out the line
+// per request.
+func (b *backendFlags) open(logger *log.Logger, emulatorLevel log.Level, stderr io.Writer) (*backend, error) {
 	dataDir, err := resolveDataDir(b.dataDir)
 	if err != nil {
 		return nil, err
@@ -150,9 +152,11 @@ func (b *backendFlags) open(logger *log.Logger, stderr io.Writer) (*backend, err
 		return &backend{client: c, workspace: cfg.Workspace, dataDir: dataDir}, nil
 	}
 
+	emulatorLogger := logger.WithPrefix("emulator")
+	emulatorLogger.SetLevel(emulatorLevel)
 	srv, err := emulator.Start(emulator.Options{
 		DataDir: dataDir,
-		Logger:  logger.WithPrefix("emulator"),
+		Logger:  emulatorLogger,
 	}, "127.0.0.1:0")
 	if err != nil {
 		return nil, fmt.Errorf("start the embedded emulator in %s: %w", dataDir, err)
@@ -312,7 +316,7 @@ func runTUI(args []string, stdout, stderr io.Writer) int {
 	defer logFile.Close()
 	logger.Info("starting", "version", versionLine())
 
-	be, err := bf.open(logger, stderr)
+	be, err := bf.open(logger, log.InfoLevel, stderr)
 	if err != nil {
 		logger.Error("cannot open the backend", "err", err)
 		fmt.Fprintln(stderr, "error:", err)
@@ -441,7 +445,9 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	}
 	logger := log.NewWithOptions(stderr, log.Options{ReportTimestamp: true})
 
-	be, err := bf.open(logger, stderr)
+	// Every session refreshes every few seconds, so the embedded emulator
+	// logs only warnings and errors here.
+	be, err := bf.open(logger, log.WarnLevel, stderr)
 	if err != nil {
 		fmt.Fprintln(stderr, "error:", err)
 		return 1
