@@ -309,11 +309,10 @@ func (s *Server) newProgram(sshSess ssh.Session) *tea.Program {
 
 	uiOpts := s.opts.UI
 	uiOpts.Logger = s.uiLog.With("user", sshSess.User(), "key", fingerprintOf(sshSess))
-	if s.opts.ReadOnly {
+	if s.opts.ReadOnly && !uiOpts.ReadOnly {
+		// A template that is already read-only keeps its own reason.
 		uiOpts.ReadOnly = true
-		if uiOpts.ReadOnlyReason == "" {
-			uiOpts.ReadOnlyReason = readOnlyReason
-		}
+		uiOpts.ReadOnlyReason = readOnlyReason
 	}
 	model := &guardedModel{inner: ui.New(uiOpts), sess: sess}
 
