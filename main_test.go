@@ -48,7 +48,7 @@ func isolatedEnv(t testing.TB) []string {
 	data := t.TempDir()
 	var env []string
 	for _, kv := range os.Environ() {
-		if strings.HasPrefix(kv, "ACCSYN_") || strings.HasPrefix(kv, "XDG_DATA_HOME=") || strings.HasPrefix(kv, "NO_COLOR=") {
+		if strings.HasPrefix(kv, "ACCSYN_") || strings.HasPrefix(kv, "AS_DEV=") || strings.HasPrefix(kv, "XDG_DATA_HOME=") || strings.HasPrefix(kv, "NO_COLOR=") {
 			continue
 		}
 		env = append(env, kv)
@@ -128,7 +128,7 @@ func TestEmulatorCommand(t *testing.T) {
 
 	exports := map[string]string{}
 	lines := bufio.NewScanner(stdout)
-	exportPair := regexp.MustCompile(`(ACCSYN_[A-Z_]+)=(\S+)`)
+	exportPair := regexp.MustCompile(`((?:ACCSYN|AS)_[A-Z_]+)=(\S+)`)
 	for lines.Scan() {
 		line := lines.Text()
 		for _, m := range exportPair.FindAllStringSubmatch(line, -1) {
@@ -139,7 +139,7 @@ func TestEmulatorCommand(t *testing.T) {
 		}
 	}
 	go io.Copy(io.Discard, stdout)
-	for _, key := range []string{"ACCSYN_WORKSPACE", "ACCSYN_API_USER", "ACCSYN_API_KEY", "ACCSYN_HOSTNAME", "ACCSYN_PORT", "ACCSYN_DEV"} {
+	for _, key := range []string{"ACCSYN_WORKSPACE", "ACCSYN_API_USER", "ACCSYN_API_KEY", "ACCSYN_HOSTNAME", "ACCSYN_PORT", "AS_DEV"} {
 		if exports[key] == "" {
 			t.Fatalf("banner has no %s line; got %v", key, exports)
 		}

@@ -38,10 +38,12 @@ const (
 	EnvPort            = "ACCSYN_PORT"
 	EnvRegistry        = "ACCSYN_REGISTRY"
 	EnvCredentialsPath = "ACCSYN_CREDENTIALS_PATH"
-	// EnvDev turns on developer mode as the official Python API reads it:
-	// "1" or "true" means plain HTTP to 127.0.0.1:8181 unless a host name,
-	// port or scheme is given.
-	EnvDev = "ACCSYN_DEV"
+	// EnvDev and EnvDevLegacy turn on developer mode as the official Python
+	// API reads it (AS_DEV since its version 3.1.0, ACCSYN_DEV before): "1"
+	// or "true" means plain HTTP to 127.0.0.1:8181 unless a host name, port
+	// or scheme is given.
+	EnvDev       = "AS_DEV"
+	EnvDevLegacy = "ACCSYN_DEV"
 )
 
 // Config is the address and credentials a Client uses for one accsyn
@@ -126,7 +128,8 @@ func (c Config) LogValue() slog.Value {
 
 // LoadConfig fills the empty fields of explicit from the environment
 // (ACCSYN_WORKSPACE, ACCSYN_API_USER, ACCSYN_API_KEY, ACCSYN_HOSTNAME,
-// ACCSYN_PORT, ACCSYN_REGISTRY, ACCSYN_DEV) and then from a .env file. The file is
+// ACCSYN_PORT, ACCSYN_REGISTRY, AS_DEV or ACCSYN_DEV) and then from a .env
+// file. The file is
 // $ACCSYN_CREDENTIALS_PATH (a file, or a directory holding .env) or, when
 // that is unset, workdir/.env; a missing workdir/.env is not an error. The
 // file has KEY=VALUE lines, '#' comments, optional single or double quotes
@@ -176,8 +179,10 @@ func LoadConfig(explicit Config, getenv func(string) string, workdir string) (cf
 		}
 	}
 
-	if dev, _ := lookup(EnvDev); dev == "1" || strings.EqualFold(dev, "true") {
-		applyDeveloperMode(&cfg)
+	for _, key := range []string{EnvDev, EnvDevLegacy} {
+		if dev, _ := lookup(key); dev == "1" || strings.EqualFold(dev, "true") {
+			applyDeveloperMode(&cfg)
+		}
 	}
 
 	found = cfg.Workspace != "" || cfg.User != "" || cfg.APIKey != ""

@@ -287,7 +287,7 @@ func TestLoadConfigDeveloperMode(t *testing.T) {
 }
 
 func TestDeveloperModeKeepsExplicitHost(t *testing.T) {
-	env := envMap(map[string]string{EnvDev: "true", EnvPort: "9191"})
+	env := envMap(map[string]string{EnvDevLegacy: "true", EnvPort: "9191"})
 	cfg, _, err := LoadConfig(Config{Hostname: "::1"}, env, t.TempDir())
 	if err != nil {
 		t.Fatalf("LoadConfig: %v", err)

@@ -251,7 +251,7 @@ func (e *Emulator) Banner(baseURL string) string {
 	fmt.Fprintf(&b, "  export ACCSYN_API_USER=%s\n", admin.Name)
 	fmt.Fprintf(&b, "  export ACCSYN_API_KEY=%s\n", admin.APIKey)
 	if u, err := url.Parse(baseURL); err == nil && u.Hostname() != "" {
-		fmt.Fprintf(&b, "  export ACCSYN_HOSTNAME=%s ACCSYN_PORT=%s ACCSYN_DEV=1\n", u.Hostname(), u.Port())
+		fmt.Fprintf(&b, "  export ACCSYN_HOSTNAME=%s ACCSYN_PORT=%s AS_DEV=1 ACCSYN_DEV=1\n", u.Hostname(), u.Port())
 	}
 	b.WriteString("\nPress Ctrl+C to stop.\n")
 	return b.String()

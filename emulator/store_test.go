@@ -216,7 +216,7 @@ func TestBanner(t *testing.T) {
 	defer e.Close()
 	b := e.Banner("http://127.0.0.1:8181")
 	admin := userWithRole(t, e, RoleAdmin)
-	for _, want := range []string{`workspace "acme"`, "http://127.0.0.1:8181", "export ACCSYN_WORKSPACE=acme", "ACCSYN_HOSTNAME=127.0.0.1 ACCSYN_PORT=8181 ACCSYN_DEV=1",
+	for _, want := range []string{`workspace "acme"`, "http://127.0.0.1:8181", "export ACCSYN_WORKSPACE=acme", "ACCSYN_HOSTNAME=127.0.0.1 ACCSYN_PORT=8181 AS_DEV=1 ACCSYN_DEV=1",
 		"export ACCSYN_API_USER=admin@local", "export ACCSYN_API_KEY=" + admin.APIKey, "employee@local", "standard@local", "in memory"} {
 		if !strings.Contains(b, want) {
 			t.Errorf("banner lacks %q:\n%s", want, b)
