@@ -21,8 +21,8 @@ import (
 // ASCII escapes, and urllib.parse.quote of the whole event for GET and
 // DELETE, so '/' stays literal and '+' becomes %2B. The replay also keeps
 // the "basic <b64>:<b64>" header, the client-made session id sent at login,
-// the missing "data" key when the payload is empty, and lower-case query
-// expressions.
+// an empty payload sent as a missing "data" key (older versions) or as
+// "data": null (newer ones), and lower-case query expressions.
 
 // pyPair is one key and value of an ordered Python dict.
 type pyPair struct {
@@ -109,6 +109,9 @@ type pythonSession struct {
 	workspace string
 	user      User
 	sessionID string
+	// nullData sends "data": null for an empty payload, as newer versions
+	// of the Python API do, instead of leaving the key out.
+	nullData bool
 }
 
 func (p *pythonSession) headers(req *http.Request) {
@@ -139,8 +142,11 @@ func (p *pythonSession) event(method, uri string, data []pyPair, query, entityID
 		{"created", time.Now().Format("2006-01-02T15:04:05")},
 		{"hostname", "host"},
 	}
-	if len(data) > 0 {
+	switch {
+	case len(data) > 0:
 		ev = append(ev, pyPair{"data", data})
+	case p.nullData:
+		ev = append(ev, pyPair{"data", nil})
 	}
 	if query != "" {
 		ev = append(ev, pyPair{"query", query})
@@ -262,6 +268,29 @@ func TestPythonAPIRequests(t *testing.T) {
 	// A second Python session of another user cannot take over the first's id.
 	thief := &pythonSession{t: t, base: srv.URL, workspace: "acme", user: userWithRole(t, e, RoleEmployee), sessionID: py.sessionID}
 	expectError(t, thief.login(), http.StatusConflict, "in use by another user")
+}
+
+func TestPythonAPINullData(t *testing.T) {
+	e, srv := newTestEmulator(t, SeedDemo)
+	py := &pythonSession{t: t, base: srv.URL, workspace: "acme", user: userWithRole(t, e, RoleAdmin),
+		sessionID: uuid.NewString(), nullData: true}
+	mustOK(t, py.login())
+
+	sites := mustOK(t, py.event(http.MethodGet, "site/find", nil, decodeQuery("Site WHERE code=stockholm"), "")).list(t)
+	if len(sites) != 1 {
+		t.Fatalf("find with null data returned %d sites, want stockholm", len(sites))
+	}
+
+	var types []string
+	json.Unmarshal(mustOK(t, py.event(http.MethodGet, "entitytypes", nil, "", "")).Result, &types)
+	if len(types) != 3 {
+		t.Errorf("entitytypes with null data = %v", types)
+	}
+
+	deleted := mustOK(t, py.event(http.MethodDelete, "site/delete", nil, "", sites[0]["id"].(string)))
+	if string(deleted.Result) != "true" {
+		t.Errorf("delete_one with null data = %s", deleted.Result)
+	}
 }
 
 func TestPythonQuoteMatchesUrllib(t *testing.T) {
