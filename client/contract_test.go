@@ -220,6 +220,33 @@ func TestContractFindSites(t *testing.T) {
 	})
 }
 
+func TestContractFindOneSite(t *testing.T) {
+	srv := startEmulator(t, emulator.SeedDemo)
+	c := emulatorClient(t, srv, emulator.RoleAdmin)
+	ctx := context.Background()
+
+	site, found, err := c.FindOneSite(ctx, FindOptions{Query: "status=enabled AND main=false AND code!=accsyn AND code!=roaming"})
+	if err != nil {
+		t.Fatalf("find one: %v", err)
+	}
+	if !found || site.Main || !site.Enabled() || site.Builtin() {
+		t.Errorf("find one = %+v (found %v), want an enabled office site", site, found)
+	}
+
+	site, found, err = c.FindOneSite(ctx, FindOptions{Query: "code=nowhere"})
+	if err != nil {
+		t.Fatalf("find one with no match: %v", err)
+	}
+	if found || site.ID != "" {
+		t.Errorf("find one with no match = %+v, found %v", site, found)
+	}
+
+	_, _, err = c.FindOneSite(ctx, FindOptions{Query: "code=="})
+	if KindOf(err) != KindInvalid {
+		t.Errorf("find one with a bad query: %v, want KindInvalid", err)
+	}
+}
+
 func TestContractGetSite(t *testing.T) {
 	srv := startEmulator(t, emulator.SeedDemo)
 	c := emulatorClient(t, srv, emulator.RoleAdmin)

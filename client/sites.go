@@ -29,6 +29,21 @@ type FindOptions struct {
 // FindSites returns the sites that match opt, in the backend's order. No
 // match is an empty list, not an error.
 func (c *Client) FindSites(ctx context.Context, opt FindOptions) ([]model.Site, error) {
+	return c.findSites(ctx, opt, false)
+}
+
+// FindOneSite returns the first site that matches opt, as the Python API's
+// find_one does: the find is sent with single_entity_query set. found is
+// false, with no error, when nothing matches.
+func (c *Client) FindOneSite(ctx context.Context, opt FindOptions) (site model.Site, found bool, err error) {
+	sites, err := c.findSites(ctx, opt, true)
+	if err != nil || len(sites) == 0 {
+		return model.Site{}, false, err
+	}
+	return sites[0], true, nil
+}
+
+func (c *Client) findSites(ctx context.Context, opt FindOptions, single bool) ([]model.Site, error) {
 	const op = "site/find"
 	if opt.Limit < 0 {
 		return nil, invalidInput(op, fmt.Sprintf("limit %d is negative: use 0 for no limit, or a positive number", opt.Limit))
@@ -48,6 +63,9 @@ func (c *Client) FindSites(ctx context.Context, opt FindOptions) ([]model.Site, 
 	}
 	if opt.Archived {
 		data["archived"] = true
+	}
+	if single {
+		data["single_entity_query"] = true
 	}
 	query, err := whereExpression(op, "site", opt.Query)
 	if err != nil {
