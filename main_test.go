@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/ed25519"
+	"crypto/rand"
 	"fmt"
 	"io"
 	"os"
@@ -11,11 +13,13 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/creack/pty"
+	"golang.org/x/crypto/ssh"
 
 	"accsyn-sites/client"
 )
@@ -372,4 +376,166 @@ func TestEndToEndInTmux(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+}
+
+// startWithStderr starts cmd with stderr copied into a buffer the test can
+// poll, and returns a function that reads what has arrived so far.
+func startWithStderr(t *testing.T, cmd *exec.Cmd) func() string {
+	t.Helper()
+	var mu sync.Mutex
+	var buf bytes.Buffer
+	pipe, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill() })
+	go func() {
+		chunk := make([]byte, 4096)
+		for {
+			n, err := pipe.Read(chunk)
+			mu.Lock()
+			buf.Write(chunk[:n])
+			mu.Unlock()
+			if err != nil {
+				return
+			}
+		}
+	}()
+	return func() string {
+		mu.Lock()
+		defer mu.Unlock()
+		return buf.String()
+	}
+}
+
+func waitForLog(t *testing.T, read func() string, pattern *regexp.Regexp) []string {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		if m := pattern.FindStringSubmatch(read()); m != nil {
+			return m
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no log line matching %s; stderr:\n%s", pattern, read())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// waitExit waits for cmd to end and returns its exit status.
+func waitExit(t *testing.T, cmd *exec.Cmd) int {
+	t.Helper()
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case <-done:
+		return cmd.ProcessState.ExitCode()
+	case <-time.After(30 * time.Second):
+		t.Fatal("the process did not exit within 30 s of the signal")
+		return -1
+	}
+}
+
+func TestEmulatorStopsOnSIGTERM(t *testing.T) {
+	cmd := exec.Command(binaryPath, "emulator", "--data", t.TempDir(), "--listen", "127.0.0.1:0")
+	cmd.Env = isolatedEnv(t)
+	read := startWithStderr(t, cmd)
+	waitForLog(t, read, regexp.MustCompile(`emulator started`))
+
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if status := waitExit(t, cmd); status != 0 {
+		t.Errorf("exit status after SIGTERM = %d, want 0; stderr:\n%s", status, read())
+	}
+	if !strings.Contains(read(), "emulator stopped") {
+		t.Errorf("no stop line in the log:\n%s", read())
+	}
+}
+
+// TestServeStopsOnSIGTERM runs `accsyn-sites serve` as a process, opens an
+// SSH session with an authorized key, sends SIGTERM, and checks that the
+// session is told and the server exits with status 0.
+func TestServeStopsOnSIGTERM(t *testing.T) {
+	data := t.TempDir()
+	_, private, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer, err := ssh.NewSignerFromKey(private)
+	if err != nil {
+		t.Fatal(err)
+	}
+	authorized := ssh.MarshalAuthorizedKey(signer.PublicKey())
+	if err := os.WriteFile(filepath.Join(data, "authorized_keys"), authorized, 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	cmd := exec.Command(binaryPath, "serve", "--data", data, "--listen", "127.0.0.1:0")
+	cmd.Env = isolatedEnv(t)
+	read := startWithStderr(t, cmd)
+	addr := waitForLog(t, read, regexp.MustCompile(`serving SSH address=(127\.0\.0\.1:\d+)`))[1]
+
+	conn, err := ssh.Dial("tcp", addr, &ssh.ClientConfig{
+		User:            "operator",
+		Auth:            []ssh.AuthMethod{ssh.PublicKeys(signer)},
+		HostKeyCallback: ssh.InsecureIgnoreHostKey(),
+		Timeout:         30 * time.Second,
+	})
+	if err != nil {
+		t.Fatalf("ssh to %s: %v", addr, err)
+	}
+	defer conn.Close()
+	session, err := conn.NewSession()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var screen syncBuffer
+	session.Stdout = &screen
+	session.Stderr = &screen
+	// The server ends a session whose input closes, so keep it open.
+	stdin, err := session.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stdin.Close()
+	if err := session.RequestPty("xterm-256color", 40, 120, ssh.TerminalModes{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := session.Shell(); err != nil {
+		t.Fatal(err)
+	}
+	waitForLog(t, screen.String, regexp.MustCompile(`MAIN`))
+
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if status := waitExit(t, cmd); status != 0 {
+		t.Errorf("exit status after SIGTERM = %d, want 0; stderr:\n%s", status, read())
+	}
+	waitForLog(t, screen.String, regexp.MustCompile(`shutting down`))
+	if !strings.Contains(read(), "shut down") {
+		t.Errorf("no shutdown line in the server log:\n%s", read())
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for one writer and one reader.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
