@@ -10,6 +10,7 @@ import (
 
 	"charm.land/bubbles/v2/spinner"
 
+	"accsyn-sites/client"
 	"accsyn-sites/emulator"
 	"accsyn-sites/model"
 )
@@ -154,8 +155,8 @@ func TestSlowBackendShowsSpinnerThenTimeout(t *testing.T) {
 	addr := ln.Addr().(*net.TCPAddr)
 
 	admin := userOf(t, emu, emulator.RoleAdmin)
-	hs := newHarness(t, Options{Backend: clientAt(t, emu, admin, "127.0.0.1", addr.Port), Workspace: "acme"}, 120, 40)
-	hs.m.callTimeout = 300 * time.Millisecond
+	hs := newHarness(t, Options{Backend: clientAt(t, emu, admin, "127.0.0.1", addr.Port), Workspace: "acme",
+		CallTimeout: 300 * time.Millisecond}, 120, 40)
 	hs.requireScreen("Sites (6 of 8)")
 
 	h.stall()
@@ -180,6 +181,81 @@ func TestSlowBackendShowsSpinnerThenTimeout(t *testing.T) {
 	h.unstall()
 	hs.press("r")
 	hs.requireScreen("● connected")
+}
+
+func TestCallTimeoutDefault(t *testing.T) {
+	if got := New(Options{}).callTimeout; got != defaultCallTimeout {
+		t.Fatalf("CallTimeout 0 gave %v, want %v", got, defaultCallTimeout)
+	}
+	if got := New(Options{CallTimeout: 42 * time.Second}).callTimeout; got != 42*time.Second {
+		t.Fatalf("CallTimeout 42s gave %v", got)
+	}
+}
+
+// TestCallTimeoutBoundsEveryCall gives every call a deadline that has
+// passed before the call starts: each call must fail with the client's
+// timeout error, although the backend is up and fast.
+func TestCallTimeoutBoundsEveryCall(t *testing.T) {
+	srv := startEmulator(t, "demo")
+	admin := clientFor(t, srv, emulator.RoleAdmin)
+	hs := newHarness(t, Options{Backend: admin, Workspace: "acme", CallTimeout: time.Nanosecond}, 120, 40)
+
+	// The load: log in first.
+	if hs.m.loaded || hs.m.conn != connFailed {
+		t.Fatalf("the load did not fail: loaded=%v conn=%v", hs.m.loaded, hs.m.conn)
+	}
+	hs.requireScreen("Loading sites failed", "timed out")
+
+	// The changes: the list arrives as a load result built from the
+	// emulator's real data, since no load can finish in a nanosecond.
+	sites, err := admin.FindSites(t.Context(), client.FindOptions{})
+	if err != nil {
+		t.Fatalf("find sites: %v", err)
+	}
+	identity, err := admin.Login(t.Context())
+	if err != nil {
+		t.Fatalf("login: %v", err)
+	}
+	hs.send(sitesLoadedMsg{seq: hs.m.loadSeq, identity: identity, loggedIn: true, sites: sites})
+	hs.selectCode("stockholm")
+	before, _ := hs.m.selectedSite()
+
+	for _, c := range []struct {
+		keys []string
+		want string
+	}{
+		{[]string{"space"}, "Could not disable stockholm"},
+		{[]string{"m", "y"}, "Could not make main stockholm"},
+		{[]string{"d", "y"}, "Could not delete stockholm"},
+	} {
+		hs.press(c.keys...)
+		if hs.m.status.kind != statusError || !strings.Contains(hs.m.status.text, c.want) ||
+			!strings.Contains(hs.m.status.text, "timed out") {
+			t.Fatalf("%v: status %q, want %q and a timeout", c.keys, hs.m.status.text, c.want)
+		}
+	}
+
+	hs.press("e", "enter")
+	hs.typeText(" changed")
+	hs.press("enter", "enter")
+	if hs.m.dialog == nil || !strings.Contains(hs.m.dialog.backendErr, "timed out") {
+		t.Fatalf("edit: the dialog does not show the timeout")
+	}
+	hs.press("esc", "n")
+	hs.typeText("Rome")
+	hs.press("enter", "enter", "enter")
+	if hs.m.dialog == nil || !strings.Contains(hs.m.dialog.backendErr, "timed out") {
+		t.Fatalf("create: the dialog does not show the timeout")
+	}
+
+	// Nothing reached the emulator.
+	stockholm, ok := siteByCode(t, admin, "stockholm")
+	if !ok || stockholm.Status != before.Status || stockholm.Main || stockholm.Description != before.Description {
+		t.Fatalf("stockholm changed: found=%v %+v", ok, stockholm)
+	}
+	if _, ok := siteByCode(t, admin, "rome"); ok {
+		t.Fatalf("rome was created")
+	}
 }
 
 func TestLateLoadCannotOverwriteNewer(t *testing.T) {

@@ -1,10 +1,12 @@
 package ui
 
 import (
+	"cmp"
 	"context"
 	"time"
 
 	tea "charm.land/bubbletea/v2"
+	"charm.land/log/v2"
 
 	"accsyn-sites/client"
 	"accsyn-sites/model"
@@ -121,29 +123,39 @@ func (m *Model) startLoad() tea.Cmd {
 	m.loading = true
 	backend := m.backend
 	identity, loggedIn := m.identity, m.loggedIn
-	timeout := m.callTimeout
+	calls := m.callContexts()
+	logger := m.logger
 	load := func() tea.Msg {
-		ctx, cancel := context.WithTimeout(context.Background(), timeout)
-		defer cancel()
 		if !loggedIn {
+			ctx, cancel := calls()
 			id, err := backend.Login(ctx)
+			cancel()
 			if err != nil {
+				logLoadFailed(logger, err)
 				return apiFailedMsg{seq: seq, op: opLoad, err: err, loggedOut: true}
 			}
 			identity, loggedIn = id, true
 		}
 		failed := func(err error) tea.Msg {
+			logLoadFailed(logger, err)
 			return apiFailedMsg{seq: seq, op: opLoad, err: err, identity: &identity, loggedOut: needsLogin(err)}
 		}
+
+		ctx, cancel := calls()
 		sites, err := backend.FindSites(ctx, client.FindOptions{})
+		cancel()
 		if err != nil {
 			return failed(err)
 		}
+		ctx, cancel = calls()
 		servers, err := backend.FindServers(ctx, "")
+		cancel()
 		if err != nil {
 			return failed(err)
 		}
+		ctx, cancel = calls()
 		transfers, err := backend.FindTransfers(ctx, activeTransfersQuery)
+		cancel()
 		if err != nil {
 			return failed(err)
 		}
@@ -151,6 +163,16 @@ func (m *Model) startLoad() tea.Cmd {
 			sites: sites, servers: servers, transfers: transfers}
 	}
 	return tea.Batch(load, m.startSpinner())
+}
+
+// callContexts returns a function that makes the context of one backend
+// call, bounded by the call timeout. Commands use it from their own
+// goroutine, so it holds a copy of the timeout, not the model.
+func (m *Model) callContexts() func() (context.Context, context.CancelFunc) {
+	timeout := m.callTimeout
+	return func() (context.Context, context.CancelFunc) {
+		return context.WithTimeout(context.Background(), timeout)
+	}
 }
 
 // needsLogin reports whether a failed call should be followed by a new
@@ -167,14 +189,17 @@ func needsLogin(err error) bool {
 func (m *Model) createSite(fields map[string]any, code string) (uint64, tea.Cmd) {
 	seq := m.nextSeq(request{op: opCreate, code: code})
 	backend := m.backend
-	timeout := m.callTimeout
+	calls := m.callContexts()
+	logger := m.logger
 	call := func() tea.Msg {
-		ctx, cancel := context.WithTimeout(context.Background(), timeout)
+		ctx, cancel := calls()
 		defer cancel()
 		site, err := backend.CreateSite(ctx, fields)
 		if err != nil {
+			logChangeFailed(logger, opCreate, code, "", err)
 			return apiFailedMsg{seq: seq, op: opCreate, err: err}
 		}
+		logChanged(logger, opCreate, site.Code, site.ID)
 		return siteSavedMsg{seq: seq, op: opCreate, id: site.ID, site: site}
 	}
 	return seq, tea.Batch(call, m.startSpinner())
@@ -185,15 +210,18 @@ func (m *Model) updateSite(op changeOp, site model.Site, changes map[string]any)
 	seq := m.nextSeq(request{op: op, id: site.ID, code: site.Code})
 	m.siteSeq[site.ID] = seq
 	backend := m.backend
-	timeout := m.callTimeout
-	id := site.ID
+	calls := m.callContexts()
+	logger := m.logger
+	id, code := site.ID, site.Code
 	call := func() tea.Msg {
-		ctx, cancel := context.WithTimeout(context.Background(), timeout)
+		ctx, cancel := calls()
 		defer cancel()
 		saved, err := backend.UpdateSite(ctx, id, changes)
 		if err != nil {
+			logChangeFailed(logger, op, code, id, err)
 			return apiFailedMsg{seq: seq, op: op, id: id, err: err}
 		}
+		logChanged(logger, op, cmp.Or(saved.Code, code), id)
 		return siteSavedMsg{seq: seq, op: op, id: id, site: saved}
 	}
 	return seq, tea.Batch(call, m.startSpinner())
@@ -204,17 +232,50 @@ func (m *Model) deleteSite(site model.Site) (uint64, tea.Cmd) {
 	seq := m.nextSeq(request{op: opDelete, id: site.ID, code: site.Code})
 	m.siteSeq[site.ID] = seq
 	backend := m.backend
-	timeout := m.callTimeout
+	calls := m.callContexts()
+	logger := m.logger
 	id, code := site.ID, site.Code
 	call := func() tea.Msg {
-		ctx, cancel := context.WithTimeout(context.Background(), timeout)
+		ctx, cancel := calls()
 		defer cancel()
 		if err := backend.DeleteSite(ctx, id); err != nil {
+			logChangeFailed(logger, opDelete, code, id, err)
 			return apiFailedMsg{seq: seq, op: opDelete, id: id, err: err}
 		}
+		logChanged(logger, opDelete, code, id)
 		return siteDeletedMsg{seq: seq, id: id, code: code}
 	}
 	return seq, tea.Batch(call, m.startSpinner())
+}
+
+// The log functions below run inside the commands, once the backend has
+// answered, because Update does no I/O and a log file is I/O. The charm
+// logger serialises writes, so commands running at the same time may share it.
+
+// changedLogText is the log message of each successful change.
+var changedLogText = map[changeOp]string{
+	opCreate:   "site created",
+	opEdit:     "site edited",
+	opEnable:   "site enabled",
+	opDisable:  "site disabled",
+	opMakeMain: "site made main",
+	opDelete:   "site deleted",
+}
+
+// logChanged logs a change the backend accepted.
+func logChanged(logger *log.Logger, op changeOp, code string, id model.ID) {
+	logger.Info(changedLogText[op], "code", code, "id", id)
+}
+
+// logChangeFailed logs a change the backend rejected or never answered.
+// The error text comes from the client, which keeps the API key out of it.
+func logChangeFailed(logger *log.Logger, op changeOp, code string, id model.ID, err error) {
+	logger.Error("site change failed", "op", op.String(), "code", code, "id", id, "err", errorText(err))
+}
+
+// logLoadFailed logs a failed load of the site list.
+func logLoadFailed(logger *log.Logger, err error) {
+	logger.Error("loading sites failed", "err", errorText(err))
 }
 
 // startSpinner starts the spinner's tick loop unless it runs already. The

@@ -70,6 +70,9 @@ type harness struct {
 	t    testing.TB
 	m    *Model
 	quit bool
+	// updating is true while the model's Update runs, so a test can tell
+	// work done by Update from work done by the commands it returned.
+	updating bool
 }
 
 func newHarness(t testing.TB, opts Options, w, h int) *harness {
@@ -94,8 +97,15 @@ func adminHarness(t testing.TB, w, h int) (*harness, *emulator.Server) {
 // send delivers one message and runs what it returns.
 func (hs *harness) send(msg tea.Msg) {
 	hs.t.Helper()
+	hs.run(hs.update(msg))
+}
+
+// update runs the model's Update on one message, marked as updating.
+func (hs *harness) update(msg tea.Msg) tea.Cmd {
+	hs.updating = true
+	defer func() { hs.updating = false }()
 	_, cmd := hs.m.Update(msg)
-	hs.run(cmd)
+	return cmd
 }
 
 // run executes a command tree breadth first until it is exhausted.
@@ -128,11 +138,10 @@ func (hs *harness) run(cmd tea.Cmd) {
 			continue
 		}
 		if isTimerMsg(msg) {
-			hs.m.Update(msg) // deliver, but do not start the next timer
+			hs.update(msg) // deliver, but do not start the next timer
 			continue
 		}
-		_, next := hs.m.Update(msg)
-		queue = append(queue, next)
+		queue = append(queue, hs.update(msg))
 	}
 }
 

@@ -29,12 +29,30 @@ func (b *lockedBuffer) String() string {
 	return b.buf.String()
 }
 
+// writerFunc adapts a function to io.Writer.
+type writerFunc func(p []byte) (int, error)
+
+func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
+
 func TestChangesAndErrorsAreLogged(t *testing.T) {
 	srv := startEmulator(t, "demo")
-	var out lockedBuffer
 	admin := userOf(t, srv.Emulator, emulator.RoleAdmin)
-	hs := newHarness(t, Options{Backend: clientFor(t, srv, emulator.RoleAdmin), Workspace: "acme",
-		Logger: log.New(&out)}, 120, 40)
+
+	// Every log write is checked against the harness: a write while Update
+	// runs is I/O inside Update.
+	var out lockedBuffer
+	var hs *harness
+	var writtenInUpdate []string
+	logger := log.New(writerFunc(func(p []byte) (int, error) {
+		if hs != nil && hs.updating {
+			writtenInUpdate = append(writtenInUpdate, string(p))
+		}
+		return out.Write(p)
+	}))
+	hs = &harness{t: t, m: New(Options{Backend: clientFor(t, srv, emulator.RoleAdmin), Workspace: "acme", Logger: logger})}
+	hs.send(windowSize(120, 40))
+	hs.run(hs.m.Init())
+
 	hs.selectCode("stockholm")
 	id := string(hs.m.list.selectedID)
 
@@ -43,6 +61,13 @@ func TestChangesAndErrorsAreLogged(t *testing.T) {
 	hs.press("n")
 	hs.typeText("Rome")
 	hs.press("enter", "enter", "enter")
+	hs.press("n")
+	hs.typeText("Paris")
+	hs.press("enter")
+	hs.typeText("london") // the backend rejects a second site coded london
+	hs.press("enter", "enter")
+	hs.requireScreen("New site")
+	hs.press("esc")
 	hs.selectCode("tokyo")
 	tokyo := string(hs.m.list.selectedID)
 	hs.press("e")
@@ -60,6 +85,7 @@ func TestChangesAndErrorsAreLogged(t *testing.T) {
 		"site disabled code=stockholm id=" + id,
 		"site enabled code=stockholm id=" + id,
 		"site created code=rome",
+		"site change failed op=create code=london",
 		"site edited code=tokyo id=" + tokyo,
 		"site made main code=tokyo id=" + tokyo,
 		"site deleted code=stockholm id=" + id,
@@ -76,5 +102,8 @@ func TestChangesAndErrorsAreLogged(t *testing.T) {
 	hs.press("r")
 	if !strings.Contains(out.String(), "loading sites failed") {
 		t.Fatalf("a failed load is not logged:\n%s", out.String())
+	}
+	if len(writtenInUpdate) > 0 {
+		t.Fatalf("Update wrote %d log entries itself, first: %s", len(writtenInUpdate), writtenInUpdate[0])
 	}
 }

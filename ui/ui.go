@@ -58,10 +58,16 @@ type Options struct {
 	// Now returns the current time for relative times such as "2m ago". Nil
 	// means time.Now; tests pin it for stable screens.
 	Now func() time.Time
+	// CallTimeout bounds each backend call (log in, each find, create,
+	// update, delete) through the context the call gets. Zero or less means
+	// 15 seconds. Give at least the client's own connect plus response
+	// timeout, or the client's timeout never takes effect.
+	CallTimeout time.Duration
 }
 
-// defaultCallTimeout bounds each API call, so a stalled backend turns into
-// an error line instead of a spinner that never stops.
+// defaultCallTimeout bounds each API call when Options.CallTimeout is not
+// set, so a stalled backend turns into an error line instead of a spinner
+// that never stops.
 const defaultCallTimeout = 15 * time.Second
 
 // focusArea is the pane that receives movement keys.
@@ -143,7 +149,7 @@ func New(opts Options) *Model {
 		backend:     opts.Backend,
 		now:         opts.Now,
 		logger:      opts.Logger,
-		callTimeout: defaultCallTimeout,
+		callTimeout: opts.CallTimeout,
 		requests:    map[uint64]request{},
 		pending:     map[model.ID]pendingChange{},
 		siteSeq:     map[model.ID]uint64{},
@@ -152,6 +158,9 @@ func New(opts Options) *Model {
 	}
 	if m.now == nil {
 		m.now = time.Now
+	}
+	if m.callTimeout <= 0 {
+		m.callTimeout = defaultCallTimeout
 	}
 	if m.logger == nil {
 		m.logger = log.New(io.Discard)

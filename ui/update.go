@@ -309,25 +309,20 @@ func (m *Model) handleSaved(msg siteSavedMsg) tea.Cmd {
 
 	switch msg.op {
 	case opCreate:
-		m.logger.Info("site created", "code", site.Code, "id", site.ID)
 		m.setStatus(statusSuccess, "Created "+code)
 		if m.dialog != nil && m.dialog.seq == msg.seq {
 			m.dialog = nil
 		}
 	case opEdit:
-		m.logger.Info("site edited", "code", site.Code, "id", site.ID)
 		m.setStatus(statusSuccess, "Saved "+code)
 		if m.dialog != nil && m.dialog.seq == msg.seq {
 			m.dialog = nil
 		}
 	case opEnable:
-		m.logger.Info("site enabled", "code", site.Code, "id", site.ID)
 		m.setStatus(statusSuccess, "Enabled "+code)
 	case opDisable:
-		m.logger.Info("site disabled", "code", site.Code, "id", site.ID)
 		m.setStatus(statusSuccess, "Disabled "+code)
 	case opMakeMain:
-		m.logger.Info("site made main", "code", site.Code, "id", site.ID)
 		m.setStatus(statusSuccess, code+" is now the main site")
 	}
 
@@ -354,7 +349,6 @@ func (m *Model) handleSaved(msg siteSavedMsg) tea.Cmd {
 // handleDeleted drops the site and reloads the list.
 func (m *Model) handleDeleted(msg siteDeletedMsg) tea.Cmd {
 	delete(m.requests, msg.seq)
-	m.logger.Info("site deleted", "code", msg.code, "id", msg.id)
 	m.setStatus(statusSuccess, "Deleted "+safeText(msg.code))
 	if i, ok := m.byID[msg.id]; ok {
 		sites := append([]model.Site{}, m.sites[:i]...)
@@ -389,7 +383,6 @@ func (m *Model) handleFailed(msg apiFailedMsg) tea.Cmd {
 		} else {
 			m.conn = connFailed
 		}
-		m.logger.Error("loading sites failed", "err", text)
 		m.setStatus(statusError, "Loading sites failed: "+text)
 		return nil
 	}
@@ -398,7 +391,6 @@ func (m *Model) handleFailed(msg apiFailedMsg) tea.Cmd {
 	if known {
 		code = req.code
 	}
-	m.logger.Error("site change failed", "op", msg.op.String(), "code", code, "id", msg.id, "err", text)
 	if p, ok := m.pending[msg.id]; ok && p.seq == msg.seq {
 		delete(m.pending, msg.id)
 		m.rebuildDetail(false)
