@@ -3,12 +3,16 @@ package ui
 import (
 	"fmt"
 	"testing"
+	"time"
 
 	tea "charm.land/bubbletea/v2"
 
 	"accsyn-sites/client"
 	"accsyn-sites/model"
 )
+
+// benchCheckin is the last check-in of every generated server.
+var benchCheckin = time.Date(2026, 12, 4, 11, 58, 0, 0, time.UTC)
 
 // benchModel returns a model at 120x40 holding n generated sites, loaded
 // the way a backend result arrives: as a sitesLoadedMsg.
@@ -26,8 +30,9 @@ func benchModel(b *testing.B, n int) *Model {
 			Metadata: map[string]any{"region": "eu-west", "rack": float64(i % 40)},
 		}
 		if i%10 == 0 {
+			// A check-in makes the frame compute a relative time.
 			servers = append(servers, model.Server{ID: model.ID(fmt.Sprintf("s%023x", i)), Code: fmt.Sprintf("srv-%d", i),
-				Site: id, Status: model.ServerOnline})
+				Site: id, Status: model.ServerOnline, LastCheckin: model.NewTime(benchCheckin)})
 		}
 	}
 	sites[0].Main = true

@@ -12,11 +12,38 @@ import (
 
 // detailPane holds the rendered lines of the selected site and the scroll
 // position. The lines are built in Update, when the selection, the data or
-// the size changes, so drawing a frame only slices them.
+// the size changes, so drawing a frame only slices them and finishes the
+// relative times of the lines shown.
 type detailPane struct {
 	siteID model.ID
-	lines  []string
+	lines  []detailLine
 	offset int
+}
+
+// detailLine is one line of the detail pane. Most lines are finished text.
+// A line with a time in since ends in how long ago that was ("2m ago"),
+// which depends on the clock when the frame is drawn, so it keeps its label
+// and value apart for view to join.
+type detailLine struct {
+	text  string // the finished line, or the rendered label when since is set
+	value string // the value before the relative time
+	width int    // cells the value and the relative time may take
+	since time.Time
+}
+
+// detailValue is one value line of a field, optionally followed by the
+// relative time of since.
+type detailValue struct {
+	text  string
+	since time.Time
+}
+
+// render returns the line as drawn at now.
+func (l detailLine) render(s *theme.Styles, now time.Time) string {
+	if l.since.IsZero() {
+		return l.text
+	}
+	return l.text + truncate(l.value+s.Dim.Render(relativeTime(now, l.since)), l.width)
 }
 
 func (d *detailPane) scroll(delta int) {
@@ -53,22 +80,34 @@ func (m *Model) rebuildDetail(resetScroll bool) {
 }
 
 // renderDetail returns the detail lines of one site, each at most w cells.
-func renderDetail(m *Model, site model.Site, w int) []string {
+func renderDetail(m *Model, site model.Site, w int) []detailLine {
 	s := m.styles
 	valueWidth := max(1, w-labelWidth)
-	var lines []string
+	var lines []detailLine
 
-	field := func(label string, values ...string) {
+	timedField := func(label string, values ...detailValue) {
 		if len(values) == 0 {
-			values = []string{s.Dim.Render("—")}
+			values = []detailValue{{text: s.Dim.Render("—")}}
 		}
 		for i, v := range values {
 			l := ""
 			if i == 0 {
 				l = label
 			}
-			lines = append(lines, s.Label.Render(fit(l, labelWidth))+truncate(v, valueWidth))
+			labelText := s.Label.Render(fit(l, labelWidth))
+			if v.since.IsZero() {
+				lines = append(lines, detailLine{text: labelText + truncate(v.text, valueWidth)})
+				continue
+			}
+			lines = append(lines, detailLine{text: labelText, value: v.text, width: valueWidth, since: v.since})
 		}
+	}
+	field := func(label string, values ...string) {
+		timed := make([]detailValue, len(values))
+		for i, v := range values {
+			timed[i] = detailValue{text: v}
+		}
+		timedField(label, timed...)
 	}
 
 	field("name", s.Value.Render(safeText(site.Name)))
@@ -113,7 +152,7 @@ func renderDetail(m *Model, site model.Site, w int) []string {
 	}
 	field("metadata", meta...)
 
-	field("servers", m.serverLines(s, site.ID)...)
+	timedField("servers", m.serverLines(s, site.ID)...)
 	field("transfers", m.transferLines(s, site.ID)...)
 	return lines
 }
@@ -139,18 +178,20 @@ func (m *Model) userName(id model.ID) string {
 	return safeText(string(id))
 }
 
-func (m *Model) serverLines(s *theme.Styles, id model.ID) []string {
+// serverLines returns one line per server at the site. The last check-in
+// is left to the draw, as a relative time.
+func (m *Model) serverLines(s *theme.Styles, id model.ID) []detailValue {
 	servers := append([]model.Server{}, m.serversBySite[id]...)
 	sort.Slice(servers, func(i, j int) bool { return servers[i].Code < servers[j].Code })
-	var out []string
+	var out []detailValue
 	for _, srv := range servers {
-		seen := "never checked in"
-		if !srv.LastCheckin.IsZero() {
-			seen = relativeTime(m.now(), srv.LastCheckin.Time)
+		head := fmt.Sprintf("%s %s  %s  ",
+			s.ServerDot(srv.Status), s.Value.Render(safeText(srv.Code)), s.Label.Render(safeText(srv.Status)))
+		if srv.LastCheckin.IsZero() {
+			out = append(out, detailValue{text: head + s.Dim.Render("never checked in")})
+			continue
 		}
-		out = append(out, fmt.Sprintf("%s %s  %s  %s",
-			s.ServerDot(srv.Status), s.Value.Render(safeText(srv.Code)),
-			s.Label.Render(safeText(srv.Status)), s.Dim.Render(seen)))
+		out = append(out, detailValue{text: head, since: srv.LastCheckin.Time})
 	}
 	return out
 }

@@ -225,6 +225,49 @@ func TestDetailUsesOptionsNow(t *testing.T) {
 	hs.requireScreen("ldn-site-01  online  3h ago")
 }
 
+func TestRelativeTimesFollowClockWhenDrawn(t *testing.T) {
+	srv := startEmulator(t, "demo")
+	admin := clientFor(t, srv, emulator.RoleAdmin)
+	london, _ := siteByCode(t, admin, "london")
+	added, err := srv.Emulator.AddServer(model.Server{Code: "ldn-clock", Site: london.ID})
+	if err != nil {
+		t.Fatalf("add server: %v", err)
+	}
+	// The check-in as the backend reports it, whatever the emulator stamped.
+	servers, err := admin.FindServers(t.Context(), london.ID)
+	if err != nil {
+		t.Fatalf("find servers: %v", err)
+	}
+	var checkin time.Time
+	for _, s := range servers {
+		if s.ID == added.ID {
+			checkin = s.LastCheckin.Time
+		}
+	}
+	if checkin.IsZero() {
+		t.Fatalf("server ldn-clock has no check-in: %+v", servers)
+	}
+	now := checkin.Add(2 * time.Minute)
+	hs := newHarness(t, Options{Backend: clientFor(t, srv, emulator.RoleAdmin), Workspace: "acme",
+		Now: func() time.Time { return now }}, 120, 40)
+	hs.selectCode("london")
+	hs.requireScreen("ldn-clock  online  2m ago")
+
+	// Time passes with no message at all: the next frame shows it.
+	now = checkin.Add(3 * time.Hour)
+	hs.requireScreen("ldn-clock  online  3h ago")
+	hs.rejectScreen("2m ago")
+}
+
+// detailText returns the detail pane's lines as drawn now.
+func detailText(m *Model) string {
+	lines := make([]string, len(m.detail.lines))
+	for i, l := range m.detail.lines {
+		lines[i] = l.render(m.styles, m.now())
+	}
+	return strings.Join(lines, "\n")
+}
+
 func TestSmallDialogKeepsFocusedFieldVisible(t *testing.T) {
 	hs, _ := adminHarness(t, 40, 10)
 	hs.selectCode("london")
@@ -240,12 +283,12 @@ func TestSmallDialogKeepsFocusedFieldVisible(t *testing.T) {
 func TestBackgroundChangeRestylesDetail(t *testing.T) {
 	hs, _ := adminHarness(t, 120, 40)
 	hs.selectCode("london")
-	dark := strings.Join(hs.m.detail.lines, "\n")
+	dark := detailText(hs.m)
 	hs.send(tea.BackgroundColorMsg{Color: color.White})
 	if hs.m.styles.IsDark {
 		t.Fatalf("a white background left the dark styles")
 	}
-	if light := strings.Join(hs.m.detail.lines, "\n"); light == dark {
+	if light := detailText(hs.m); light == dark {
 		t.Fatalf("the detail pane kept its dark colours")
 	}
 }

@@ -397,6 +397,7 @@ func (m *Model) renderRow(r, w int) string {
 }
 
 // renderDetail draws the detail pane from the lines built in Update.
+// Relative times are computed at draw time, for the shown lines only.
 func (m *Model) renderDetail(w, h int) string {
 	if h <= 0 {
 		return ""
@@ -405,15 +406,19 @@ func (m *Model) renderDetail(w, h int) string {
 	if site, ok := m.selectedSite(); ok {
 		title = safeText(site.Name)
 	}
-	lines := m.detail.lines
 	inner := h - 2
-	if m.detail.offset < len(lines) {
-		lines = lines[m.detail.offset:]
-	} else {
-		lines = nil
+	var shown []detailLine
+	if m.detail.offset < len(m.detail.lines) {
+		shown = m.detail.lines[m.detail.offset:]
 	}
-	if len(lines) > inner {
-		lines = lines[:inner]
+	if len(shown) > inner {
+		shown = shown[:inner]
+	}
+	// Relative times follow the clock of this frame, not of the last rebuild.
+	now := m.now()
+	lines := make([]string, len(shown))
+	for i, l := range shown {
+		lines[i] = l.render(m.styles, now)
 	}
 	if len(m.detail.lines) > inner && inner > 0 {
 		title += fmt.Sprintf(" · %d/%d", m.detail.offset+1, len(m.detail.lines))
