@@ -7,6 +7,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"accsyn-sites/emulator"
+	"accsyn-sites/model"
 )
 
 func TestCreateSiteSelectsIt(t *testing.T) {
@@ -265,5 +266,80 @@ func TestCreateClearsHidingFilter(t *testing.T) {
 	}
 	if hs.selected() != "zurich" {
 		t.Fatalf("selected %q, want zurich", hs.selected())
+	}
+}
+
+// burst delivers keys one after the other without running the commands
+// they return in between, as Bubble Tea does with keys read in one go, then
+// runs all the commands in order.
+func (hs *harness) burst(keys ...tea.KeyPressMsg) {
+	hs.t.Helper()
+	var cmds []tea.Cmd
+	for _, k := range keys {
+		cmds = append(cmds, hs.update(k))
+	}
+	for _, c := range cmds {
+		hs.run(c)
+	}
+}
+
+// typed returns the key presses of text, one per character.
+func typed(text string) []tea.KeyPressMsg {
+	var keys []tea.KeyPressMsg
+	for _, r := range text {
+		keys = append(keys, tea.KeyPressMsg{Code: r, Text: string(r)})
+	}
+	return keys
+}
+
+func TestDialogKeysAfterEnterReachNextField(t *testing.T) {
+	hs, srv := adminHarness(t, 120, 40)
+	hs.press("n")
+	hs.typeText("Oslo")
+
+	// Enter and the code arrive before any command runs.
+	hs.burst(append([]tea.KeyPressMsg{keyPress("enter")}, typed("oslo2")...)...)
+	if v := hs.m.dialog.values; v.Name != "Oslo" || v.Code != "oslo2" {
+		t.Fatalf("after enter+oslo2: name %q, code %q", v.Name, v.Code)
+	}
+
+	// Shift+tab goes back before the next key too, and tab forward again.
+	hs.burst(append([]tea.KeyPressMsg{keyPress("shift+tab")}, typed("x")...)...)
+	if v := hs.m.dialog.values; v.Name != "Oslox" || v.Code != "oslo2" {
+		t.Fatalf("after shift+tab+x: name %q, code %q", v.Name, v.Code)
+	}
+	hs.burst(append([]tea.KeyPressMsg{keyPress("tab"), keyPress("tab")}, typed("Fjord")...)...)
+	if v := hs.m.dialog.values; v.Code != "oslo2" || v.Description != "Fjord" {
+		t.Fatalf("after tab+tab+Fjord: code %q, description %q", v.Code, v.Description)
+	}
+
+	hs.press("enter")
+	site, ok := siteByCode(t, clientFor(t, srv, emulator.RoleAdmin), "oslo2")
+	if !ok || site.Name != "Oslox" || site.Description != "Fjord" {
+		t.Fatalf("emulator has %+v (found %v)", site, ok)
+	}
+}
+
+func TestEditDialogKeysAfterEnterReachNextField(t *testing.T) {
+	hs, srv := adminHarness(t, 120, 40)
+	hs.selectCode("tokyo")
+	hs.press("e")
+
+	// From the name through the description into the metadata, and a new
+	// metadata line, in one go.
+	keys := []tea.KeyPressMsg{keyPress("enter"), keyPress("enter"), keyPress("ctrl+j")}
+	hs.burst(append(keys, typed("floor = 3")...)...)
+	v := hs.m.dialog.values
+	if v.Name != "Tokyo" || strings.Contains(v.Description, "floor") || !strings.HasSuffix(v.Metadata, "\nfloor = 3") {
+		t.Fatalf("name %q, description %q, metadata %q", v.Name, v.Description, v.Metadata)
+	}
+
+	hs.press("enter")
+	site, ok := siteByCode(t, clientFor(t, srv, emulator.RoleAdmin), "tokyo")
+	if !ok || site.Name != "Tokyo" || site.Description != "Tokyo office" {
+		t.Fatalf("emulator has %+v (found %v)", site, ok)
+	}
+	if got := model.FormatMetadata(site.Metadata); got != "floor = 3\nregion = ap-northeast\n" {
+		t.Fatalf("metadata saved as %q", got)
 	}
 }

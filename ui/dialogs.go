@@ -239,6 +239,9 @@ func (d *formDialog) update(msg tea.Msg, m *Model) tea.Cmd {
 	if f, ok := updated.(*huh.Form); ok {
 		d.form = f
 	}
+	if _, isKey := msg.(tea.KeyPressMsg); isKey {
+		cmd = d.moveFocusNow(cmd)
+	}
 	if hint := codeHint(d.values.Name, d.values.Code); d.codeInput != nil && hint != d.codeHint {
 		d.codeHint = hint
 		d.codeInput.Description(hint)
@@ -252,6 +255,35 @@ func (d *formDialog) update(msg tea.Msg, m *Model) tea.Cmd {
 		return tea.Batch(cmd, d.submit(m))
 	}
 	return cmd
+}
+
+// Code pointers of huh's commands that move the focus to the next or the
+// previous field.
+var (
+	nextFieldCmd = reflect.ValueOf(tea.Cmd(huh.NextField)).Pointer()
+	prevFieldCmd = reflect.ValueOf(tea.Cmd(huh.PrevField)).Pointer()
+)
+
+// moveFocusNow applies a focus move that a key asked for before the next
+// key is read. A Huh field answers enter, tab or shift+tab with a command
+// that moves the focus, and Bubble Tea runs commands after the keys already
+// read, so without this the keys typed right after enter (a paste-like
+// burst, or a fast typist) land in the field being left. The move runs
+// here only when the command is huh.NextField or huh.PrevField itself:
+// those only return a message and do no I/O. Any other command is returned
+// to run as usual.
+func (d *formDialog) moveFocusNow(cmd tea.Cmd) tea.Cmd {
+	if cmd == nil {
+		return nil
+	}
+	if p := reflect.ValueOf(cmd).Pointer(); p != nextFieldCmd && p != prevFieldCmd {
+		return cmd
+	}
+	updated, next := d.form.Update(cmd())
+	if f, ok := updated.(*huh.Form); ok {
+		d.form = f
+	}
+	return next
 }
 
 // submit sends the dialog's values. The form is rebuilt at once so that it

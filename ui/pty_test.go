@@ -171,6 +171,25 @@ func TestPTYEndToEnd(t *testing.T) {
 	}
 }
 
+func TestPTYDialogKeyBurst(t *testing.T) {
+	srv := startEmulator(t, "demo")
+	m := New(Options{Backend: clientFor(t, srv, emulator.RoleAdmin), Workspace: "acme"})
+	term := startPTY(t, m, 100, 30, nil, []string{"TERM=xterm-256color", "COLORTERM=truecolor"})
+	term.waitFor("Sites (6 of 8)", "● connected")
+
+	// Every field in one write, as tmux send-keys or a fast typist sends
+	// them: the keys after each enter belong to the next field.
+	term.send("n")
+	term.waitFor("New site")
+	term.send("Oslo\roslo2\rFjord office\r")
+	term.waitFor("✓ Created oslo2", "╭ Oslo")
+
+	site, ok := siteByCode(t, clientFor(t, srv, emulator.RoleAdmin), "oslo2")
+	if !ok || site.Name != "Oslo" || site.Description != "Fjord office" {
+		t.Fatalf("emulator has %+v (found %v)", site, ok)
+	}
+}
+
 func TestPTYLightBackground(t *testing.T) {
 	srv := startEmulator(t, "demo")
 	m := New(Options{Backend: clientFor(t, srv, emulator.RoleAdmin), Workspace: "acme"})
