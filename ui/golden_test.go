@@ -59,9 +59,12 @@ func TestGoldenScreens(t *testing.T) {
 		{name: "light_120x40", w: 120, h: 40, light: true, keys: []string{"j", "j", "j"}, waitFor: "London office"},
 		{name: "nocolor_120x40", w: 120, h: 40, noColor: true, keys: []string{"a", "j", "j"}, waitFor: "Sites (8 of 8)"},
 		{name: "dark_80x24", w: 80, h: 24, keys: []string{"j"}, waitFor: "Head office"},
+		{name: "light_80x24", w: 80, h: 24, light: true, keys: []string{"j"}, waitFor: "Head office"},
+		{name: "nocolor_80x24", w: 80, h: 24, noColor: true, keys: []string{"j"}, waitFor: "Head office"},
 		{name: "light_80x24_create", w: 80, h: 24, light: true, keys: []string{"n", "P", "a", "r", "i", "s"}, waitFor: "will be paris"},
 		{name: "nocolor_80x24_delete", w: 80, h: 24, noColor: true, keys: []string{"j", "j", "j", "j", "d"}, waitFor: "Delete stockholm?"},
 		{name: "dark_30x8", w: 30, h: 8, waitFor: "too small"},
+		{name: "light_30x8", w: 30, h: 8, light: true, waitFor: "too small"},
 		{name: "nocolor_30x8", w: 30, h: 8, noColor: true, waitFor: "too small"},
 	}
 	for _, c := range cases {

@@ -6,6 +6,7 @@ import (
 
 	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
+	"github.com/charmbracelet/colorprofile"
 
 	"accsyn-sites/theme"
 )
@@ -211,8 +212,10 @@ func (m *Model) renderHeader() string {
 	}
 	right += " "
 
-	rw := width(right)
-	return fit(left, m.width-rw) + right
+	// One space always separates the two sides, also when the left one is
+	// cut short.
+	rw := width(right) + 1
+	return fit(left, m.width-rw) + " " + right
 }
 
 // renderFooter draws the key help and the status line.
@@ -391,6 +394,18 @@ func (m *Model) renderRow(r, w int) string {
 	}
 	if selected {
 		rightStyle = rowStyle
+	}
+	if selected {
+		// The dot keeps its state colour on the selection background, so
+		// the highlight runs across the whole row. Without colours the dot
+		// takes the row's style: a colour-only change between cells,
+		// downsampled to no colour, becomes a reset that would drop the
+		// bold of the rest of the row under a dialog.
+		dotStyle := rowStyle
+		if m.profile > colorprofile.ASCII {
+			dotStyle = rowStyle.Foreground(s.StateColor(state))
+		}
+		dot = dotStyle.Render(theme.StateSymbol(state))
 	}
 	line := rowStyle.Render(marker) + dot + rowStyle.Render(" "+name) + badgeText + rightStyle.Render(rightText)
 	return fit(line, w)
