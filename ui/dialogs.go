@@ -272,6 +272,9 @@ var (
 // here only when the command is huh.NextField or huh.PrevField itself:
 // those only return a message and do no I/O. Any other command is returned
 // to run as usual.
+//
+// NOTE: a move batched with another command stays asynchronous. Huh v2.0.3
+// returns it alone for enter, tab and shift+tab, which the burst tests check.
 func (d *formDialog) moveFocusNow(cmd tea.Cmd) tea.Cmd {
 	if cmd == nil {
 		return nil
