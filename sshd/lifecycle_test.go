@@ -80,13 +80,21 @@ func (ts *testServer) openRawSession(t testing.TB) (disconnect func()) {
 func TestConnectCyclesLeaveNoGoroutines(t *testing.T) {
 	// A short refresh, because each program's pending refresh tick is a
 	// goroutine that Bubble Tea cannot cancel: it ends when the tick fires.
-	ts := startServer(t, func(o *Options) { o.UI.Refresh = time.Second })
+	const refresh = 300 * time.Millisecond
+	ts := startServer(t, func(o *Options) { o.UI.Refresh = refresh })
 
-	// One warm-up cycle opens the pooled HTTP connections to the emulator.
+	// One warm-up cycle starts whatever the process starts once, such as
+	// the pooled HTTP connections to the emulator. The count is taken
+	// when the warm-up's own goroutines have ended, or after a few
+	// refresh periods for the ones that stay.
+	initial, _ := countGoroutines()
 	ts.openRawSession(t)()
 	waitUntil(t, "the warm-up session to end", func() bool { return ts.sessionCount() == 0 })
-	time.Sleep(time.Second)
 	before, _ := countGoroutines()
+	for settle := time.Now().Add(10 * refresh); before > initial && time.Now().Before(settle); {
+		time.Sleep(20 * time.Millisecond)
+		before, _ = countGoroutines()
+	}
 
 	for range 50 {
 		ts.openRawSession(t)()
@@ -97,7 +105,7 @@ func TestConnectCyclesLeaveNoGoroutines(t *testing.T) {
 	deadline := time.Now().Add(waitTimeout)
 	after, stacks := countGoroutines()
 	for after > before+slack && time.Now().Before(deadline) {
-		time.Sleep(100 * time.Millisecond)
+		time.Sleep(20 * time.Millisecond)
 		after, stacks = countGoroutines()
 	}
 	t.Logf("goroutines other than pooled HTTP connections: %d before 50 cycles, %d after", before, after)
@@ -124,7 +132,7 @@ func countGoroutines() (int, string) {
 }
 
 // writeOpenSSHKey writes signer's private key in OpenSSH format, mode 0600.
-func writeOpenSSHKey(t *testing.T, dir string) (path string, authorizedLine string) {
+func writeOpenSSHKey(t testing.TB, dir string) (path string, authorizedLine string) {
 	t.Helper()
 	_, private, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {

@@ -2,6 +2,7 @@ package sshd
 
 import (
 	"bufio"
+	"bytes"
 	"fmt"
 	"io"
 	"net"
@@ -35,8 +36,8 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// holdIdleSessions opens the sessions, prints "ready" once each has shown
-// output, and holds them until standard input closes.
+// holdIdleSessions opens the sessions, prints "ready" once each shows the
+// site list, and holds them until standard input closes.
 func holdIdleSessions(spec string) error {
 	parts := strings.Split(spec, ",")
 	if len(parts) != 3 {
@@ -57,7 +58,7 @@ func holdIdleSessions(spec string) error {
 	}
 	config := &gossh.ClientConfig{
 		User: "idle", Auth: []gossh.AuthMethod{gossh.PublicKeys(signer)},
-		HostKeyCallback: gossh.InsecureIgnoreHostKey(), Timeout: waitTimeout,
+		HostKeyCallback: gossh.InsecureIgnoreHostKey(), Timeout: benchSetupTimeout,
 	}
 
 	var wg sync.WaitGroup
@@ -85,18 +86,24 @@ func holdIdleSessions(spec string) error {
 		if err := sess.Shell(); err != nil {
 			return err
 		}
-		first := make(chan struct{})
 		wg.Add(1)
 		go func() {
 			var once sync.Once
+			// seen keeps the output until the site list shows, then
+			// nil: the rest is read and dropped.
+			seen := &bytes.Buffer{}
 			buf := make([]byte, 32*1024)
 			for {
 				n, err := stdout.Read(buf)
-				if n > 0 {
-					once.Do(func() { close(first); wg.Done() })
+				if n > 0 && seen != nil {
+					seen.Write(buf[:n])
+					if bytes.Contains(seen.Bytes(), []byte("London")) {
+						once.Do(wg.Done)
+						seen = nil
+					}
 				}
 				if err != nil {
-					once.Do(func() { errs <- fmt.Errorf("session ended before any output: %v", err); wg.Done() })
+					once.Do(func() { errs <- fmt.Errorf("session ended before it showed the site list: %v", err); wg.Done() })
 					return
 				}
 			}
@@ -113,6 +120,10 @@ func holdIdleSessions(spec string) error {
 	return nil
 }
 
+// benchSetupTimeout bounds the opening of the idle sessions in the
+// benchmarks, which takes long under -race on a busy machine.
+const benchSetupTimeout = 5 * time.Minute
+
 // waitQuiet waits until the terminal's output has not grown for quiet and
 // returns its length.
 func (term *terminal) waitQuiet(quiet time.Duration) int {
@@ -120,7 +131,7 @@ func (term *terminal) waitQuiet(quiet time.Duration) int {
 	stable := time.Now()
 	deadline := time.Now().Add(waitTimeout)
 	for time.Now().Before(deadline) {
-		time.Sleep(20 * time.Millisecond)
+		time.Sleep(10 * time.Millisecond)
 		if n := term.rawLen(); n != last {
 			last, stable = n, time.Now()
 		} else if time.Since(stable) >= quiet {
@@ -130,69 +141,122 @@ func (term *terminal) waitQuiet(quiet time.Duration) int {
 	return last
 }
 
-func TestMeasureCursorMoveBytes(t *testing.T) {
+// moveCursor presses j, or k when up is true, and returns the number of
+// bytes the session sent for it.
+func (term *terminal) moveCursor(up bool, quiet time.Duration) int {
+	term.t.Helper()
+	key := "j"
+	if up {
+		key = "k"
+	}
+	before := term.rawLen()
+	term.send(key)
+	term.waitFor("a redraw after "+key, func(string) bool { return term.rawLen() > before })
+	return term.waitQuiet(quiet) - before
+}
+
+// TestCursorMoveSendsLessThanFirstFrame checks that the renderer sends a
+// cursor move as a change to the screen rather than as a full redraw. A
+// full redraw that comes late after the first frame could coincide with one
+// move, so up to three moves are tried.
+func TestCursorMoveSendsLessThanFirstFrame(t *testing.T) {
 	ts := startServer(t, nil)
 	term := ts.openTerminal(t, termOptions{width: 120, height: 40})
 	term.waitForText("London")
+	firstFrame := term.waitQuiet(200 * time.Millisecond)
+
+	var moves []int
+	for i := range 3 {
+		moved := term.moveCursor(i%2 == 1, 100*time.Millisecond)
+		if moved < firstFrame {
+			return
+		}
+		moves = append(moves, moved)
+	}
+	t.Errorf("cursor moves sent %v bytes, none less than the first frame (%d): the renderer redraws everything", moves, firstFrame)
+}
+
+// BenchmarkCursorMoveBytes reports the bytes sent to a 120x40 session for
+// one cursor move (j or k) and their ratio to the first full frame. The
+// time per operation is dominated by waiting for the output to settle, so
+// it is not reported.
+func BenchmarkCursorMoveBytes(b *testing.B) {
+	ts := startServer(b, nil)
+	term := ts.openTerminal(b, termOptions{width: 120, height: 40})
+	term.waitForText("London")
 	firstFrame := term.waitQuiet(500 * time.Millisecond)
 
-	term.send("j")
-	term.waitFor("the cursor to move", func(string) bool { return term.rawLen() > firstFrame })
-	afterMove := term.waitQuiet(500 * time.Millisecond)
-
-	t.Logf("120x40 session: first full frame %d bytes, one cursor move (j) %d bytes (%.1f%% of the first frame)",
-		firstFrame, afterMove-firstFrame, 100*float64(afterMove-firstFrame)/float64(firstFrame))
-	if afterMove-firstFrame >= firstFrame {
-		t.Errorf("a cursor move sent %d bytes, no less than the full first frame (%d): the renderer redrew everything",
-			afterMove-firstFrame, firstFrame)
+	total, moves := 0, 0
+	for b.Loop() {
+		total += term.moveCursor(moves%2 == 1, 300*time.Millisecond)
+		moves++
 	}
+	perMove := float64(total) / float64(moves)
+	b.ReportMetric(0, "ns/op")
+	b.ReportMetric(float64(firstFrame), "first-frame-B")
+	b.ReportMetric(perMove, "B/move")
+	b.ReportMetric(perMove/float64(firstFrame), "move/first-frame")
 }
 
-func TestMeasureIdleSessions(t *testing.T) {
-	// With the UI's default refresh of 10s, and with refresh off for the
-	// cost of SSH and Bubble Tea alone.
+// BenchmarkIdleSessions reports the heap, goroutines and CPU time of the
+// server with 100 idle sessions. It runs with the UI's refresh off (the
+// cost of SSH and Bubble Tea alone) and at the UI's default of 10s, each
+// with the renderer at 60 (Bubble Tea's default), 30 and 20 frames per
+// second. Each iteration is an idle window of two seconds, so
+// -benchtime=5x measures over ten seconds.
+func BenchmarkIdleSessions(b *testing.B) {
 	for _, refresh := range []time.Duration{0, 10 * time.Second} {
-		t.Run("refresh "+refresh.String(), func(t *testing.T) { measureIdleSessions(t, refresh) })
+		for _, fps := range []int{60, 30, 20} {
+			name := fmt.Sprintf("refresh=%s/fps=%d", refresh, fps)
+			if refresh == 0 {
+				name = fmt.Sprintf("refresh=off/fps=%d", fps)
+			}
+			b.Run(name, func(b *testing.B) { benchmarkIdleSessions(b, refresh, fps) })
+		}
 	}
 }
 
-// measureIdleSessions logs the heap, goroutines and CPU time of 100 idle
-// sessions. The embedded emulator runs in the same process, so its work
+// benchmarkIdleSessions measures 100 idle sessions. The clients run in a
+// separate process, so that the heap, goroutines and CPU time measured are
+// the server's. The embedded emulator runs in this process, so its work
 // for the refreshes is included.
-func measureIdleSessions(t *testing.T, refresh time.Duration) {
+func benchmarkIdleSessions(b *testing.B, refresh time.Duration, fps int) {
 	const sessions = 100
-	ts := startServer(t, func(o *Options) {
+	const window = 2 * time.Second
+	ts := startServer(b, func(o *Options) {
 		o.MaxSessions = sessions + 10
 		o.UI.Refresh = refresh
+		o.renderFPS = fps
 	})
-	keyPath, line := writeOpenSSHKey(t, t.TempDir())
+	keyPath, line := writeOpenSSHKey(b, b.TempDir())
 	f, err := os.OpenFile(ts.opts.AuthorizedKeys, os.O_APPEND|os.O_WRONLY, 0)
 	if err != nil {
-		t.Fatal(err)
+		b.Fatal(err)
 	}
 	if _, err := f.WriteString(line + " idle-clients\n"); err != nil {
-		t.Fatal(err)
+		b.Fatal(err)
 	}
 	f.Close()
 	if host, _, _ := net.SplitHostPort(ts.addr); host != "127.0.0.1" {
-		t.Fatalf("server address %s is not loopback", ts.addr)
+		b.Fatalf("server address %s is not loopback", ts.addr)
 	}
 
 	heapBefore, goroutinesBefore := settledHeap()
 
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), clientsEnv+"="+ts.addr+","+keyPath+","+strconv.Itoa(sessions))
-	cmd.Stderr = os.Stderr
+	var clientErr syncBuffer
+	cmd.Stderr = &clientErr
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
-		t.Fatal(err)
+		b.Fatal(err)
 	}
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
-		t.Fatal(err)
+		b.Fatal(err)
 	}
 	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
+		b.Fatal(err)
 	}
 	defer func() {
 		stdin.Close()
@@ -206,38 +270,40 @@ func measureIdleSessions(t *testing.T, refresh time.Duration) {
 	select {
 	case line := <-ready:
 		if strings.TrimSpace(line) != "ready" {
-			t.Fatalf("client process said %q, want ready", line)
+			b.Fatalf("client process printed %q, expected ready; its errors: %s", line, clientErr.String())
 		}
-	case <-time.After(2 * waitTimeout):
-		t.Fatal("client process did not open its sessions")
-	}
-	deadline := time.Now().Add(waitTimeout)
-	for ts.sessionCount() != sessions && time.Now().Before(deadline) {
-		time.Sleep(50 * time.Millisecond)
+	case <-time.After(benchSetupTimeout):
+		b.Fatalf("client process did not open its sessions within %v; its errors: %s", benchSetupTimeout, clientErr.String())
 	}
 	if n := ts.sessionCount(); n != sessions {
-		t.Fatalf("%d sessions open, want %d; server log:\n%s", n, sessions, tail(ts.logs.String(), 3000))
+		b.Fatalf("%d sessions open, want %d; server log:\n%s", n, sessions, tail(ts.logs.String(), 3000))
 	}
-	// Let the first loads of every UI finish before measuring.
-	time.Sleep(3 * time.Second)
-
+	// Every UI has drawn its site list. The pause lets the last frames and
+	// the replies to the terminal queries settle.
+	time.Sleep(time.Second)
 	heapAfter, goroutinesAfter := settledHeap()
-	t.Logf("%d idle sessions: heap in use %+.1f MiB (%.0f KiB per session), goroutines %+d (%.1f per session)",
-		sessions, float64(heapAfter-heapBefore)/(1<<20), float64(heapAfter-heapBefore)/1024/sessions,
-		goroutinesAfter-goroutinesBefore, float64(goroutinesAfter-goroutinesBefore)/sessions)
 
-	const window = 5 * time.Second
-	cpuBefore := processCPU(t)
+	cpuBefore := processCPU(b)
 	start := time.Now()
-	time.Sleep(window)
-	cpu := processCPU(t) - cpuBefore
-	wall := time.Since(start)
-	t.Logf("%d idle sessions over %v (refresh %v): CPU %v, %.1f%% of one core",
-		sessions, wall.Round(time.Millisecond), refresh, cpu.Round(time.Millisecond), 100*cpu.Seconds()/wall.Seconds())
-
-	if ts.sessionCount() != sessions {
-		t.Errorf("%d sessions open after the idle window, want %d", ts.sessionCount(), sessions)
+	for b.Loop() {
+		time.Sleep(window)
 	}
+	cpu := processCPU(b) - cpuBefore
+	wall := time.Since(start)
+	if n := ts.sessionCount(); n != sessions {
+		b.Fatalf("%d sessions open after the idle window, want %d", n, sessions)
+	}
+
+	heapPerSession := float64(int64(heapAfter)-int64(heapBefore)) / sessions
+	goroutinesPerSession := float64(goroutinesAfter-goroutinesBefore) / sessions
+	cpuFraction := cpu.Seconds() / wall.Seconds()
+	b.ReportMetric(0, "ns/op")
+	b.ReportMetric(heapPerSession, "heap-B/session")
+	b.ReportMetric(goroutinesPerSession, "goroutines/session")
+	b.ReportMetric(cpuFraction, "cpu-fraction")
+	b.Logf("%d idle sessions (refresh %v, %d fps): heap %.0f KiB and %.1f goroutines per session, CPU %v over %v (%.1f%% of one core)",
+		sessions, refresh, fps, heapPerSession/1024, goroutinesPerSession,
+		cpu.Round(time.Millisecond), wall.Round(time.Millisecond), 100*cpuFraction)
 }
 
 // settledHeap returns HeapInuse and the goroutine count after two
@@ -251,7 +317,7 @@ func settledHeap() (uint64, int) {
 }
 
 // processCPU returns the user and system CPU time of this process.
-func processCPU(t *testing.T) time.Duration {
+func processCPU(t testing.TB) time.Duration {
 	t.Helper()
 	var usage syscall.Rusage
 	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &usage); err != nil {

@@ -66,6 +66,11 @@ type Options struct {
 	// ShutdownGrace is how long Shutdown waits for sessions to end before
 	// closing their connections; default 5 seconds.
 	ShutdownGrace time.Duration
+
+	// renderFPS, when above 0, is the frame rate of every session's
+	// renderer instead of Bubble Tea's default of 60. The benchmarks set it
+	// to compare the idle cost of different rates.
+	renderFPS int
 }
 
 // Server is an SSH server that gives each authenticated session the TUI.

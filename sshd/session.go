@@ -335,6 +335,9 @@ func (s *Server) newProgram(sshSess ssh.Session) *tea.Program {
 		// that a suspend request never stops the server process.
 		tea.WithFilter(sessionFilter(profile)),
 	)
+	if s.opts.renderFPS > 0 {
+		opts = append(opts, tea.WithFPS(s.opts.renderFPS))
+	}
 	if pty, _, _ := sshSess.Pty(); pty.Window.Width <= 0 || pty.Window.Height <= 0 {
 		// A client without a terminal of its own (ssh -tt from a pipe)
 		// sends a 0x0 window; draw for the classic 80x24 instead of

@@ -3,10 +3,13 @@ package sshd
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -273,9 +276,7 @@ func TestTwoSessionsSeeEachOthersChanges(t *testing.T) {
 
 	selectSite(actor, "tokyo")
 	actor.send(" ")
-	confirmIfAsked(actor, "Disable")
-
-	waitUntil(t, "tokyo disabled in the emulator", func() bool {
+	confirmIfAsked(actor, "Disable", func() bool {
 		return ts.backend.site(t, "tokyo").Status == model.StatusDisabled
 	})
 	watcher.waitFor("tokyo shown disabled after a refresh", func(screen string) bool {
@@ -299,17 +300,19 @@ func selectSite(term *terminal, code string) {
 	})
 }
 
-// confirmIfAsked presses y when a confirmation dialog with word appears
-// within a short time.
-func confirmIfAsked(term *terminal, word string) {
-	deadline := time.Now().Add(2 * time.Second)
-	for time.Now().Before(deadline) {
-		if strings.Contains(term.text(), word+" ") && strings.Contains(term.text(), "?") {
+// confirmIfAsked waits until done reports the change made, and presses y
+// once if a confirmation dialog with word appears first. The UI shows the
+// dialog only for some sites, for example those with active transfers.
+func confirmIfAsked(term *terminal, word string, done func() bool) {
+	term.t.Helper()
+	asked := false
+	term.waitFor("the change to be made", func(screen string) bool {
+		if !asked && strings.Contains(screen, word+" ") && strings.Contains(screen, "?") {
 			term.send("y")
-			return
+			asked = true
 		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return done()
+	})
 }
 
 // rowWith reports whether one screen line contains all the words.
@@ -336,8 +339,16 @@ func TestReadOnlyServerChangesNothing(t *testing.T) {
 	}
 	term.send(" ")
 	term.waitFor("the read-only reason after space", saysReadOnly)
+	// The help overlay opening on the next key shows that d was handled
+	// and left no confirmation open, which would take the key instead.
 	term.send("d")
-	time.Sleep(300 * time.Millisecond)
+	term.send("?")
+	term.waitForText("Keys")
+	if screen := term.text(); strings.Contains(screen, "Delete tokyo?") {
+		t.Errorf("d on a read-only server asks to delete:\n%s", screen)
+	}
+	term.send("?")
+	term.waitFor("the help overlay to close", func(screen string) bool { return !strings.Contains(screen, "Keys") })
 	if screen := term.text(); strings.Contains(screen, "Delete tokyo?") || !saysReadOnly(screen) {
 		t.Errorf("after d on a read-only server the screen asks to delete or lost the reason:\n%s", screen)
 	}
@@ -348,30 +359,33 @@ func TestReadOnlyServerChangesNothing(t *testing.T) {
 }
 
 func TestIdleSessionEndsWithGoodbye(t *testing.T) {
-	ts := startServer(t, func(o *Options) { o.IdleTimeout = 2 * time.Second })
+	const timeout = time.Second
+	ts := startServer(t, func(o *Options) { o.IdleTimeout = timeout })
 	busy := ts.openTerminal(t, termOptions{})
 	idle := ts.openTerminal(t, termOptions{})
-	busy.waitForText("London")
-	idle.waitForText("London")
 
-	// Keep one session busy past the timeout with harmless keys.
-	stop := time.After(3 * time.Second)
-	tick := time.NewTicker(300 * time.Millisecond)
+	// Keep one session busy with harmless keys, from before its UI is up,
+	// until the other has ended and twice the timeout has passed.
+	started := time.Now()
+	tick := time.NewTicker(timeout / 8)
 	defer tick.Stop()
-keepBusy:
-	for {
+	for idleEnded := false; !idleEnded || time.Since(started) < 2*timeout; {
+		<-tick.C
+		busy.send("j")
 		select {
-		case <-stop:
-			break keepBusy
-		case <-tick.C:
-			busy.send("j")
+		case <-idle.done:
+			idleEnded = true
+		default:
+		}
+		if time.Since(started) > waitTimeout {
+			t.Fatalf("the idle session did not end; screen:\n%s", idle.text())
 		}
 	}
 
 	if status := idle.waitExit(); status != 0 {
 		t.Errorf("idle session exit status = %d, want 0", status)
 	}
-	if out := idle.rawOutput(); !strings.Contains(out, "session closed after 2s without input") {
+	if out := idle.rawOutput(); !strings.Contains(out, "session closed after 1s without input") {
 		t.Errorf("idle session output lacks the goodbye line; tail: %q", tail(out, 200))
 	}
 	select {
@@ -379,6 +393,7 @@ keepBusy:
 		t.Error("the busy session was closed as idle")
 	default:
 	}
+	busy.waitForText("London")
 	waitUntil(t, "the idle reason in the log", func() bool { return strings.Contains(ts.logs.String(), "reason=idle") })
 }
 
@@ -448,7 +463,11 @@ func TestShutdownTellsSessions(t *testing.T) {
 }
 
 func TestShutdownGraceClosesStuckClients(t *testing.T) {
-	ts := startServer(t, func(o *Options) { o.ShutdownGrace = 500 * time.Millisecond })
+	// The grace is long enough for the session to end on its own even on
+	// a busy machine. The stuck clients make Shutdown wait all of it.
+	ts := startServer(t, func(o *Options) { o.ShutdownGrace = 2 * time.Second })
+	term := ts.openTerminal(t, termOptions{})
+	term.waitForText("London")
 	// A connection with no session does not end by itself.
 	c, err := ts.dial(t)
 	if err != nil {
@@ -462,13 +481,16 @@ func TestShutdownGraceClosesStuckClients(t *testing.T) {
 	}
 	defer raw.Close()
 
-	start := time.Now()
 	if err := ts.Shutdown(context.Background()); err != nil {
 		t.Errorf("Shutdown: %v", err)
 	}
-	waited := time.Since(start)
-	if waited < 500*time.Millisecond {
-		t.Errorf("Shutdown returned after %v, before the 500ms grace", waited)
+	// During the grace the session ended through the program, with the
+	// notice and an exit status, before the connections were closed.
+	if status := term.waitExit(); status != 0 {
+		t.Errorf("session exit status = %d, want 0 from the shutdown notice", status)
+	}
+	if out := term.rawOutput(); !strings.Contains(out, "the server is shutting down") {
+		t.Errorf("the session's output lacks the shutdown notice; tail: %q", tail(out, 200))
 	}
 
 	waitDone := make(chan struct{})
@@ -535,12 +557,14 @@ func TestPanicEndsOnlyThatSession(t *testing.T) {
 		t.Errorf("the panic is not logged:\n%s", logs)
 	}
 
-	// The other session and the server go on.
-	bystander.send("j")
+	// The other session and the server go on: only a running program
+	// opens the help overlay.
+	bystander.send("?")
+	bystander.waitForText("Keys")
 	select {
 	case <-bystander.done:
 		t.Fatal("the other session ended too")
-	case <-time.After(200 * time.Millisecond):
+	default:
 	}
 	c, err := ts.dial(t)
 	if err != nil {
@@ -574,18 +598,133 @@ func TestSessionFilterMessages(t *testing.T) {
 	}
 }
 
+// suspendChildEnv marks the test binary that TestCtrlZKeepsSessionRunning
+// starts in a process group of its own, so that a suspend stops only that
+// process.
+const suspendChildEnv = "SSHD_TEST_SUSPEND_CHILD"
+
 func TestCtrlZKeepsSessionRunning(t *testing.T) {
-	// ctrl+z over SSH leaves the session working.
+	if os.Getenv(suspendChildEnv) == "" {
+		runInOwnProcessGroup(t, "TestCtrlZKeepsSessionRunning", suspendChildEnv)
+		return
+	}
 	ts := startServer(t, nil)
 	term := ts.openTerminal(t, termOptions{})
 	term.waitForText("London")
+	if strings.Contains(term.text(), "Keys") {
+		t.Fatalf("the site list already shows Keys, so the help overlay cannot be told apart:\n%s", term.text())
+	}
+
+	// ctrl+z as the client's terminal sends it.
 	term.send("\x1a")
+	// A suspend request as the program gets it when a model returns
+	// tea.Suspend. It goes through the session's message filter; without
+	// the filter, Bubble Tea would stop the whole server process with
+	// SIGTSTP, which the parent test sees.
+	ts.onlyProgram(t).Send(tea.SuspendMsg{})
+
+	// Only a running program opens the help overlay, titled Keys.
 	term.send("?")
-	term.waitFor("the help after ctrl+z", func(screen string) bool { return strings.Contains(screen, "quit") })
+	term.waitForText("Keys")
 	select {
 	case <-term.done:
-		t.Fatal("the session ended after ctrl+z")
+		t.Fatal("the session ended after ctrl+z and a suspend request")
 	default:
+	}
+	// q closes the overlay, and a second q quits.
+	term.send("q")
+	term.waitFor("the help overlay to close", func(screen string) bool { return !strings.Contains(screen, "Keys") })
+	term.send("q")
+	if status := term.waitExit(); status != 0 {
+		t.Errorf("exit status after q = %d, want 0", status)
+	}
+}
+
+// onlyProgram returns the program of the one open session.
+func (ts *testServer) onlyProgram(t testing.TB) *tea.Program {
+	t.Helper()
+	var program *tea.Program
+	waitUntil(t, "one session with a program", func() bool {
+		ts.mu.Lock()
+		defer ts.mu.Unlock()
+		if len(ts.sessions) != 1 {
+			return false
+		}
+		for sess := range ts.sessions {
+			sess.mu.Lock()
+			program = sess.program
+			sess.mu.Unlock()
+		}
+		return program != nil
+	})
+	return program
+}
+
+// runInOwnProcessGroup runs the test named name in a new process of the
+// test binary, with env set to 1, in a process group of its own. It fails
+// when that process is stopped by a signal (as a suspend would) or when
+// the test fails there.
+func runInOwnProcessGroup(t *testing.T, name, env string) {
+	t.Helper()
+	out, err := os.Create(filepath.Join(t.TempDir(), "output"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer out.Close()
+	cmd := exec.Command(os.Args[0], "-test.run=^"+name+"$", "-test.count=1", "-test.v")
+	cmd.Env = append(os.Environ(), env+"=1")
+	// Files rather than pipes, because the process is waited for with
+	// wait4 instead of cmd.Wait, so no copying goroutines are needed.
+	cmd.Stdout, cmd.Stderr = out, out
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start the test process: %v", err)
+	}
+	pid := cmd.Process.Pid
+	output := func() string {
+		data, _ := os.ReadFile(out.Name())
+		return tail(string(data), 4000)
+	}
+
+	waited := make(chan syscall.WaitStatus, 1)
+	go func() {
+		var status syscall.WaitStatus
+		for {
+			// WUNTRACED reports a stop as well as an exit.
+			_, err := syscall.Wait4(pid, &status, syscall.WUNTRACED, nil)
+			if !errors.Is(err, syscall.EINTR) {
+				waited <- status
+				return
+			}
+		}
+	}()
+	kill := func() {
+		_ = syscall.Kill(-pid, syscall.SIGKILL)
+		var status syscall.WaitStatus
+		_, _ = syscall.Wait4(pid, &status, 0, nil)
+	}
+
+	var status syscall.WaitStatus
+	select {
+	case status = <-waited:
+	case <-time.After(4 * waitTimeout):
+		kill()
+		<-waited
+		t.Fatalf("the test process did not finish within %v; output:\n%s", 4*waitTimeout, output())
+	}
+	if status.Stopped() {
+		kill()
+		signal := fmt.Sprintf("signal %d", int(status.StopSignal()))
+		if status.StopSignal() == syscall.SIGTSTP {
+			signal = "SIGTSTP, the suspend signal"
+		}
+		t.Fatalf("the server process was stopped by %s; output:\n%s", signal, output())
+	}
+	if !status.Exited() || status.ExitStatus() != 0 {
+		t.Fatalf("%s failed in its own process (%v); output:\n%s", name, status, output())
+	}
+	if text := output(); !strings.Contains(text, "--- PASS: "+name) {
+		t.Fatalf("the test process did not run %s; output:\n%s", name, text)
 	}
 }
 
