@@ -194,14 +194,17 @@ func findUser(users []emulator.User, role string) (emulator.User, error) {
 	return emulator.User{}, fmt.Errorf("the emulator has no %s user", role)
 }
 
-func (b *backend) uiOptions(refresh time.Duration, logger *log.Logger) ui.Options {
+// uiOptions returns the UI settings for this backend. Each call may take as
+// long as the client allows for connecting and answering.
+func (b *backend) uiOptions(bf *backendFlags, logger *log.Logger) ui.Options {
 	return ui.Options{
-		Backend:   b.client,
-		Workspace: b.workspace,
-		Emulator:  b.emulator != nil,
-		DataDir:   b.dataDir,
-		Refresh:   refresh,
-		Logger:    logger,
+		Backend:     b.client,
+		Workspace:   b.workspace,
+		Emulator:    b.emulator != nil,
+		DataDir:     b.dataDir,
+		Refresh:     bf.refresh,
+		CallTimeout: bf.connectTimeout + bf.responseTimeout,
+		Logger:      logger,
 	}
 }
 
@@ -324,7 +327,7 @@ func runTUI(args []string, stdout, stderr io.Writer) int {
 	}
 	defer be.Close()
 
-	model := ui.New(be.uiOptions(bf.refresh, logger.WithPrefix("ui")))
+	model := ui.New(be.uiOptions(&bf, logger.WithPrefix("ui")))
 	_, err = tea.NewProgram(model).Run()
 	switch {
 	case errors.Is(err, tea.ErrProgramPanic):
@@ -463,7 +466,7 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 		MaxSessions:    *maxSessions,
 		IdleTimeout:    *idleTimeout,
 		ReadOnly:       *readOnly,
-		UI:             be.uiOptions(bf.refresh, logger.WithPrefix("ui")),
+		UI:             be.uiOptions(&bf, logger.WithPrefix("ui")),
 		Logger:         logger.WithPrefix("ssh"),
 	})
 	if err != nil {
