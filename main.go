@@ -255,19 +255,29 @@ func newFlagSet(name, usage string, stderr io.Writer) *flag.FlagSet {
 }
 
 // parseFlags parses args and returns the exit status to stop with, or -1 to
-// go on. --help prints the usage to stdout and exits 0.
+// go on. --help prints the usage to stdout and exits 0; a bad flag prints
+// the error and a pointer to --help to stderr and exits 2.
 func parseFlags(fs *flag.FlagSet, args []string, stdout io.Writer) int {
+	// The flag package prints the whole usage on every error and on -h;
+	// silence that and print once, to the right stream.
+	usage, stderr := fs.Usage, fs.Output()
+	fs.Usage = func() {}
+	fs.SetOutput(io.Discard)
 	err := fs.Parse(args)
+	fs.Usage = usage
+	fs.SetOutput(stderr)
+
 	if errors.Is(err, flag.ErrHelp) {
 		fs.SetOutput(stdout)
 		fs.Usage()
 		return 0
 	}
 	if err != nil {
+		fmt.Fprintf(stderr, "%v; run %s --help for the flags\n", err, fs.Name())
 		return 2
 	}
 	if fs.NArg() > 0 {
-		fmt.Fprintf(fs.Output(), "unexpected argument %q: %s takes only flags (see --help)\n", fs.Arg(0), fs.Name())
+		fmt.Fprintf(stderr, "unexpected argument %q: %s takes only flags (see --help)\n", fs.Arg(0), fs.Name())
 		return 2
 	}
 	return -1

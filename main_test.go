@@ -539,3 +539,26 @@ func (b *syncBuffer) String() string {
 	defer b.mu.Unlock()
 	return b.buf.String()
 }
+
+func TestHelpPrintsOnce(t *testing.T) {
+	var out, errOut bytes.Buffer
+	if status := run([]string{"serve", "--help"}, &out, &errOut); status != 0 {
+		t.Fatalf("status = %d", status)
+	}
+	if n := strings.Count(out.String(), "Usage:"); n != 1 {
+		t.Errorf("stdout has the usage %d times, want once", n)
+	}
+	if errOut.Len() != 0 {
+		t.Errorf("--help wrote to stderr: %q", errOut.String())
+	}
+}
+
+func TestUnknownFlagPointsToHelp(t *testing.T) {
+	var out, errOut bytes.Buffer
+	if status := run([]string{"--colour"}, &out, &errOut); status != 2 {
+		t.Fatalf("status = %d, want 2", status)
+	}
+	if want := "flag provided but not defined: -colour; run accsyn-sites --help for the flags\n"; errOut.String() != want {
+		t.Errorf("stderr = %q, want %q", errOut.String(), want)
+	}
+}
