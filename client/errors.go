@@ -102,11 +102,23 @@ func (e *Error) Error() string {
 		// A bad response already names its status inside the message.
 		fmt.Fprintf(&b, " (HTTP %d)", e.Status)
 	}
-	if hint := e.hint(); hint != "" {
+	if hint := e.hint(); hint != "" && !e.backendAdvised(msg) {
 		b.WriteString("; ")
 		b.WriteString(hint)
 	}
 	return b.String()
+}
+
+// backendAdvised reports whether msg is the backend's own refusal that
+// already says what to do, written as "problem: what to do", so the
+// client's generic hint would only repeat it. Only kinds whose message comes
+// from the backend qualify.
+func (e *Error) backendAdvised(msg string) bool {
+	switch e.Kind {
+	case KindForbidden, KindTooLarge:
+		return strings.Contains(msg, ": ")
+	}
+	return false
 }
 
 // hint is the advice appended to the message, chosen by kind.

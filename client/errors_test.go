@@ -368,3 +368,22 @@ func TestRedirectIsNotFollowed(t *testing.T) {
 		t.Errorf("the redirect target got %d requests, want none", n)
 	}
 }
+
+func TestBackendAdviceIsNotRepeated(t *testing.T) {
+	cases := []struct {
+		err  *Error
+		want string
+	}{
+		{&Error{Kind: KindForbidden, Op: "site/edit", Status: 403, Message: "role employee cannot edit sites: ask an admin"},
+			"site/edit: role employee cannot edit sites: ask an admin (HTTP 403)"},
+		{&Error{Kind: KindAuth, Op: "api/login", Status: 401, Message: "Invalid API key"},
+			"api/login: Invalid API key (HTTP 401); check the API user and key (ACCSYN_API_USER, ACCSYN_API_KEY) and the workspace"},
+		{&Error{Kind: KindUnreachable, Op: "site/find", Message: "cannot reach 127.0.0.1:8181: connection refused"},
+			"site/find: cannot reach 127.0.0.1:8181: connection refused; check the host and port, or that the emulator is running"},
+	}
+	for _, tc := range cases {
+		if got := tc.err.Error(); got != tc.want {
+			t.Errorf("Error() = %q\nwant      %q", got, tc.want)
+		}
+	}
+}

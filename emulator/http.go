@@ -233,7 +233,7 @@ func (e *Emulator) authenticate(r *http.Request) (User, error) {
 			break
 		}
 	}
-	return User{}, fail(http.StatusUnauthorized, "invalid user or API key for %q in workspace %q: check the user name and API key", name, e.workspace)
+	return User{}, fail(http.StatusUnauthorized, "invalid user or API key for %q in workspace %q", name, e.workspace)
 }
 
 // maxSessionIDLength bounds a session id that a client proposes at login.
