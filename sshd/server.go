@@ -90,6 +90,15 @@ type Server struct {
 	nextID   uint64
 	// sessionEnded is signalled whenever a session ends, for Shutdown.
 	sessionEnded chan struct{}
+	// rejectedKeys holds, by remote address, the user and the fingerprint
+	// of the last key rejected on a connection still authenticating, so
+	// that a failed connection is logged with them.
+	rejectedKeys sync.Map
+}
+
+// rejectedKey is the last public key a connection offered and was refused.
+type rejectedKey struct {
+	user, fingerprint string
 }
 
 // New checks the options, reads the authorized_keys file and loads or
@@ -369,15 +378,21 @@ func (s *Server) authorize(ctx ssh.Context, key ssh.PublicKey) bool {
 		}
 	}
 	fingerprint := gossh.FingerprintSHA256(key)
+	remote := ctx.RemoteAddr().String()
 	if entry == nil {
-		s.log.Debug("rejected a key that is not in authorized_keys", "user", ctx.User(), "remote", ctx.RemoteAddr().String(), "key", fingerprint)
+		// Clients offer their keys one after another, so an unknown key is
+		// not yet a failure: it is logged with the connection if none fits.
+		s.log.Debug("rejected a key that is not in authorized_keys", "user", ctx.User(), "remote", remote, "key", fingerprint)
+		s.rejectedKeys.Store(remote, rejectedKey{user: ctx.User(), fingerprint: fingerprint})
 		return false
 	}
 	if ok, reason := entry.allows(remoteIP(ctx.RemoteAddr()), time.Now()); !ok {
-		s.log.Info("rejected a key", "user", ctx.User(), "remote", ctx.RemoteAddr().String(), "key", fingerprint,
+		s.log.Info("rejected a key", "user", ctx.User(), "remote", remote, "key", fingerprint,
 			"line", entry.line, "reason", reason)
+		s.rejectedKeys.Store(remote, rejectedKey{user: ctx.User(), fingerprint: fingerprint})
 		return false
 	}
+	s.rejectedKeys.Delete(remote)
 	if entry.noTouchRequired {
 		perms := ctx.Permissions()
 		if perms.Extensions == nil {
@@ -400,5 +415,11 @@ func remoteIP(addr net.Addr) net.IP {
 }
 
 func (s *Server) logFailedConnection(conn net.Conn, err error) {
-	s.log.Info("connection failed", "remote", conn.RemoteAddr().String(), "err", err)
+	remote := conn.RemoteAddr().String()
+	if last, ok := s.rejectedKeys.LoadAndDelete(remote); ok {
+		key := last.(rejectedKey)
+		s.log.Info("connection failed", "user", key.user, "remote", remote, "key", key.fingerprint, "err", err)
+		return
+	}
+	s.log.Info("connection failed", "remote", remote, "err", err)
 }

@@ -765,3 +765,26 @@ func TestAuthorizedKeysReadAgain(t *testing.T) {
 		t.Errorf("the from= rejection is not logged:\n%s", ts.logs.String())
 	}
 }
+
+func TestFailedLoginLogsUserAndKey(t *testing.T) {
+	ts := startServer(t, nil)
+	stranger, _ := newTestKey(t)
+	if c, err := ts.dial(t, gossh.PublicKeys(stranger)); err == nil {
+		c.Close()
+		t.Fatal("login with an unknown key succeeded")
+	}
+
+	want := "key=" + gossh.FingerprintSHA256(stranger.PublicKey())
+	waitUntil(t, "the failed connection in the log", func() bool {
+		return strings.Contains(ts.logs.String(), "connection failed")
+	})
+	var line string
+	for _, l := range strings.Split(ts.logs.String(), "\n") {
+		if strings.Contains(l, "connection failed") {
+			line = l
+		}
+	}
+	if !strings.Contains(line, "user=tester") || !strings.Contains(line, want) {
+		t.Errorf("failed connection line %q lacks user=tester or %s", line, want)
+	}
+}
