@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	tea "charm.land/bubbletea/v2"
 
@@ -33,10 +35,37 @@ func (m *Model) setStatus(kind statusKind, text string) {
 	}
 }
 
+// clearStatus drops the previous result from the status line when a new
+// action starts. A failed load stays, because it describes the connection
+// rather than an action and the list pane refers to it.
+func (m *Model) clearStatus() {
+	if m.lastLoadErr != nil {
+		m.setStatus(statusError, "Loading sites failed: "+errorText(m.lastLoadErr))
+		return
+	}
+	m.setStatus(statusInfo, "")
+}
+
+// siteName names a site in messages as the user knows it: by its name,
+// followed by its code when another site has the same name. A site without
+// a name is named by its code.
+func (m *Model) siteName(site model.Site) string {
+	if strings.TrimSpace(site.Name) == "" {
+		return safeText(site.Code)
+	}
+	name := safeText(site.Name)
+	for _, other := range m.sites {
+		if other.ID != site.ID && strings.EqualFold(other.Name, site.Name) {
+			return name + " (" + safeText(site.Code) + ")"
+		}
+	}
+	return name
+}
+
 // blocked reports, on the status line, why a change key does nothing.
 func (m *Model) blocked() bool {
 	if reason := m.changeBlockReason(); reason != "" {
-		m.setStatus(statusError, upperFirst(reason))
+		m.setStatus(statusError, blockSentence(reason))
 		return true
 	}
 	return false
@@ -94,22 +123,22 @@ func (m *Model) toggleStatus() tea.Cmd {
 	if !ok {
 		return nil
 	}
-	code := safeText(site.Code)
+	name := m.siteName(site)
 	if p, busy := m.pending[site.ID]; busy {
-		m.setStatus(statusInfo, fmt.Sprintf("Already %s %s: waiting for the backend", progressive(p.op), code))
+		m.setStatus(statusInfo, fmt.Sprintf("Already %s %s: waiting for the backend", progressive(p.op), name))
 		return nil
 	}
 	if m.shownStatus(site) == model.StatusDisabled {
 		return m.setSiteStatus(site, model.StatusEnabled)
 	}
 	if site.Builtin() {
-		m.setStatus(statusError, code+" is a built-in site: it cannot be disabled")
+		m.setStatus(statusError, name+" is a built-in site: it cannot be disabled")
 		return nil
 	}
 
 	var consequences []string
 	if site.Main {
-		consequences = append(consequences, code+" is the main site: new servers register there.")
+		consequences = append(consequences, name+" is the main site: new servers register there.")
 	}
 	if active := m.activeTransfersOf(site.ID); len(active) > 0 {
 		consequences = append(consequences, describeCutOff(active))
@@ -118,8 +147,8 @@ func (m *Model) toggleStatus() tea.Cmd {
 		return m.setSiteStatus(site, model.StatusDisabled)
 	}
 	m.confirm = &confirmDialog{
-		question: "Disable " + code + "?",
-		lines:    append(consequences, "Jobs involving "+code+" stop until it is enabled again."),
+		question: "Disable " + name + "?",
+		lines:    append(consequences, "Jobs involving "+name+" stop until it is enabled again."),
 		yes:      "disable",
 		siteID:   site.ID,
 		onYes: func(m *Model, site model.Site) tea.Cmd {
@@ -165,7 +194,7 @@ func (m *Model) setSiteStatus(site model.Site, status string) tea.Cmd {
 	seq, cmd := m.updateSite(op, site, map[string]any{"status": status})
 	m.pending[site.ID] = pendingChange{seq: seq, op: op, status: status}
 	m.rebuildDetail(false)
-	m.setStatus(statusInfo, upperFirst(progressive(op))+" "+safeText(site.Code)+"…")
+	m.setStatus(statusInfo, upperFirst(progressive(op))+" "+m.siteName(site)+"…")
 	return cmd
 }
 
@@ -187,26 +216,37 @@ func (m *Model) askMakeMain() tea.Cmd {
 	if !ok {
 		return nil
 	}
-	code := safeText(site.Code)
+	name := m.siteName(site)
 	if site.Main {
-		m.setStatus(statusInfo, code+" is already the main site")
+		m.setStatus(statusInfo, name+" is already the main site")
 		return nil
 	}
-	lines := []string{"New servers will register at " + code + "."}
+	// The emulator accepts a disabled or a built-in site as the main site,
+	// so the question warns instead of rejecting the key.
+	var warnings []string
+	if site.Builtin() {
+		warnings = append(warnings, name+" is a built-in site: new servers would register at a built-in site, not at one of your own sites.")
+	}
+	if m.shownStatus(site) == model.StatusDisabled {
+		warnings = append(warnings, name+" is disabled: new servers would register at a disabled site.")
+	}
+	var lines []string
 	for _, s := range m.sites {
 		if s.Main {
-			lines = append([]string{safeText(s.Code) + " stops being the main site."}, lines...)
+			lines = append(lines, m.siteName(s)+" stops being the main site.")
 			break
 		}
 	}
+	lines = append(lines, "New servers will register at "+name+".")
 	m.confirm = &confirmDialog{
-		question: "Make " + code + " the main site?",
+		question: "Make " + name + " the main site?",
+		warnings: warnings,
 		lines:    lines,
 		yes:      "make main",
 		siteID:   site.ID,
 		onYes: func(m *Model, site model.Site) tea.Cmd {
 			_, cmd := m.updateSite(opMakeMain, site, map[string]any{"main": true})
-			m.setStatus(statusInfo, "Making "+safeText(site.Code)+" the main site…")
+			m.setStatus(statusInfo, "Making "+m.siteName(site)+" the main site…")
 			return cmd
 		},
 	}
@@ -229,7 +269,7 @@ func (m *Model) askDelete() tea.Cmd {
 	}
 	code := safeText(site.Code)
 	m.confirm = &confirmDialog{
-		question: "Delete " + code + "?",
+		question: "Delete " + m.siteName(site) + "?",
 		lines:    []string{"The site is archived and leaves the site list. Paths naming site=" + code + " stop working."},
 		yes:      "delete",
 		siteID:   site.ID,
@@ -239,7 +279,7 @@ func (m *Model) askDelete() tea.Cmd {
 				return nil
 			}
 			_, cmd := m.deleteSite(site)
-			m.setStatus(statusInfo, "Deleting "+safeText(site.Code)+"…")
+			m.setStatus(statusInfo, "Deleting "+m.siteName(site)+"…")
 			return cmd
 		},
 	}
@@ -249,7 +289,7 @@ func (m *Model) askDelete() tea.Cmd {
 // deleteRefusal returns why the backend would refuse to delete the site,
 // by the workspace rules, or "".
 func (m *Model) deleteRefusal(site model.Site) string {
-	code := safeText(site.Code)
+	code := m.siteName(site)
 	if site.Builtin() {
 		return code + " is a built-in site: it cannot be deleted"
 	}
@@ -273,7 +313,7 @@ func (m *Model) copyID() tea.Cmd {
 	if !ok {
 		return nil
 	}
-	m.setStatus(statusSuccess, fmt.Sprintf("Copied the id of %s to the clipboard: %s", safeText(site.Code), safeText(string(site.ID))))
+	m.setStatus(statusSuccess, fmt.Sprintf("Copied the id of %s to the clipboard: %s", m.siteName(site), safeText(string(site.ID))))
 	return tea.SetClipboard(string(site.ID))
 }
 
@@ -288,9 +328,11 @@ func pick(n int, one, many string) string {
 	return many
 }
 
+// upperFirst returns s with its first letter in upper case.
 func upperFirst(s string) string {
-	if s == "" {
+	r, size := utf8.DecodeRuneInString(s)
+	if size == 0 || r == utf8.RuneError {
 		return s
 	}
-	return strings.ToUpper(s[:1]) + s[1:]
+	return string(unicode.ToUpper(r)) + s[size:]
 }

@@ -5,6 +5,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	tea "charm.land/bubbletea/v2"
 
@@ -19,19 +20,19 @@ func TestToggleDisablesAndEnables(t *testing.T) {
 
 	// The row shows the pending change before the result arrives.
 	_, cmd := hs.m.Update(keyPress("space"))
-	hs.requireScreen("disabling…", "Disabling stockholm…")
+	hs.requireScreen("disabling…", "Disabling Stockholm…")
 	if p := hs.m.pending[hs.m.list.selectedID]; p.status != model.StatusDisabled {
 		t.Fatalf("pending change %+v, want status disabled", p)
 	}
 	hs.run(cmd)
-	hs.requireScreen("✓ Disabled stockholm", "status       ✕ disabled · offline")
+	hs.requireScreen("✓ Disabled Stockholm", "status       ✕ disabled · offline")
 	hs.rejectScreen("disabling…")
 	if site, _ := siteByCode(t, c, "stockholm"); site.Enabled() {
 		t.Fatalf("emulator still has stockholm enabled")
 	}
 
 	hs.press("space")
-	hs.requireScreen("✓ Enabled stockholm")
+	hs.requireScreen("✓ Enabled Stockholm")
 	if site, _ := siteByCode(t, c, "stockholm"); !site.Enabled() {
 		t.Fatalf("emulator still has stockholm disabled")
 	}
@@ -51,7 +52,7 @@ func TestToggleSendsExplicitStatus(t *testing.T) {
 		t.Fatalf("second space: %d requests (was %d), status %q", len(hs.m.requests), before, hs.m.status.text)
 	}
 	hs.run(cmd)
-	hs.requireScreen("✓ Enabled la")
+	hs.requireScreen("✓ Enabled LA")
 }
 
 func TestToggleMainSiteAsksFirst(t *testing.T) {
@@ -61,7 +62,7 @@ func TestToggleMainSiteAsksFirst(t *testing.T) {
 	if hs.m.confirm == nil {
 		t.Fatalf("disabling the main site did not ask")
 	}
-	hs.requireScreen("Disable hq?", "hq is the main site")
+	hs.requireScreen("Disable HQ?", "HQ is the main site")
 
 	hs.press("enter") // enter alone cancels
 	if hs.m.confirm != nil || len(hs.m.pending) != 0 {
@@ -77,13 +78,13 @@ func TestToggleActiveTransfersAsksFirst(t *testing.T) {
 	hs, srv := adminHarness(t, 120, 40)
 	hs.selectCode("london")
 	hs.press("space")
-	hs.requireScreen("Disable london?", "1 running transfer will be cut off")
+	hs.requireScreen("Disable London?", "1 running transfer will be cut off")
 
 	hs.press("y")
 	if site, _ := siteByCode(t, clientFor(t, srv, emulator.RoleAdmin), "london"); site.Enabled() {
 		t.Fatalf("y did not disable london")
 	}
-	hs.requireScreen("✓ Disabled london")
+	hs.requireScreen("✓ Disabled London")
 }
 
 func TestDescribeCutOff(t *testing.T) {
@@ -135,7 +136,7 @@ func TestToggleRefusalPutsRowBack(t *testing.T) {
 	if _, pending := hs.m.pending[st.ID]; pending {
 		t.Fatalf("pending change kept after the refusal")
 	}
-	if !strings.Contains(hs.m.status.text, "Could not disable stockholm") || hs.m.status.kind != statusError {
+	if !strings.Contains(hs.m.status.text, "Could not disable Stockholm") || hs.m.status.kind != statusError {
 		t.Fatalf("status %q", hs.m.status.text)
 	}
 }
@@ -148,11 +149,11 @@ func TestMakeMain(t *testing.T) {
 	if hs.m.confirm != nil {
 		t.Fatalf("m on the main site asked")
 	}
-	hs.requireScreen("hq is already the main site")
+	hs.requireScreen("HQ is already the main site")
 
 	hs.selectCode("london")
 	hs.press("m")
-	hs.requireScreen("Make london the main site?", "hq stops being the main site.")
+	hs.requireScreen("Make London the main site?", "HQ stops being the main site.")
 	hs.press("n")
 	if site, _ := siteByCode(t, c, "london"); site.Main {
 		t.Fatalf("n made london main")
@@ -165,7 +166,7 @@ func TestMakeMain(t *testing.T) {
 	if site, _ := siteByCode(t, c, "hq"); site.Main {
 		t.Fatalf("hq is still main")
 	}
-	hs.requireScreen("london is now the main site")
+	hs.requireScreen("London is now the main site")
 	if hs.selected() != "london" {
 		t.Fatalf("selected %q", hs.selected())
 	}
@@ -188,9 +189,9 @@ func TestDeleteRefusalsBeforeAnyCall(t *testing.T) {
 		code string
 		want string
 	}{
-		{"hq", "hq is the main site: make another site main (m) before deleting it"},
-		{"london", "london has 1 server assigned: move them to another site first"},
-		{"stockholm", "stockholm is involved in 1 active transfer: wait for it to finish or abort it first"},
+		{"hq", "HQ is the main site: make another site main (m) before deleting it"},
+		{"london", "London has 1 server assigned: move them to another site first"},
+		{"stockholm", "Stockholm is involved in 1 active transfer: wait for it to finish or abort it first"},
 		{"accsyn", "accsyn is a built-in site: it cannot be deleted"},
 	}
 	hs.press("a")
@@ -217,7 +218,7 @@ func TestDeleteAsksAndEnterNeverDeletes(t *testing.T) {
 
 	for _, cancel := range []string{"enter", "n", "esc"} {
 		hs.press("d")
-		hs.requireScreen("Delete stockholm?", "y delete")
+		hs.requireScreen("Delete Stockholm?", "y delete")
 		hs.press(cancel)
 		if hs.m.confirm != nil {
 			t.Fatalf("%s did not close the question", cancel)
@@ -231,7 +232,7 @@ func TestDeleteAsksAndEnterNeverDeletes(t *testing.T) {
 	if _, ok := siteByCode(t, c, "stockholm"); ok {
 		t.Fatalf("y did not delete stockholm")
 	}
-	hs.requireScreen("✓ Deleted stockholm", "Sites (5 of 7)")
+	hs.requireScreen("✓ Deleted Stockholm", "Sites (5 of 7)")
 	if hs.selected() == "stockholm" || hs.selected() == "" {
 		t.Fatalf("selected %q after delete", hs.selected())
 	}
@@ -246,11 +247,11 @@ func TestDeleteBackendRefusalShown(t *testing.T) {
 		t.Fatalf("add server: %v", err)
 	}
 	hs.press("d", "y")
-	if hs.m.status.kind != statusError || !strings.Contains(hs.m.status.text, "Could not delete stockholm") ||
+	if hs.m.status.kind != statusError || !strings.Contains(hs.m.status.text, "Could not delete Stockholm") ||
 		!strings.Contains(hs.m.status.text, "server") {
 		t.Fatalf("status %q", hs.m.status.text)
 	}
-	hs.requireScreen("✕ Could not delete stockholm")
+	hs.requireScreen("✕ Could not delete Stockholm")
 }
 
 func TestCopyIDUsesClipboard(t *testing.T) {
@@ -265,7 +266,7 @@ func TestCopyIDUsesClipboard(t *testing.T) {
 	if got := fmt.Sprint(msg); reflect.TypeOf(msg).String() != "tea.setClipboardMsg" || got != id {
 		t.Fatalf("y sent %T %q, want the clipboard message with %q", msg, got, id)
 	}
-	hs.requireScreen("Copied the id of london to the clipboard: " + id)
+	hs.requireScreen("Copied the id of London to the clipboard: " + id)
 }
 
 func TestHelpShowsAllKeys(t *testing.T) {
@@ -294,14 +295,14 @@ func TestEmployeeCannotChange(t *testing.T) {
 		if hs.m.dialog != nil || hs.m.confirm != nil || hs.m.seq != before {
 			t.Fatalf("%s acted for an employee", k)
 		}
-		if hs.m.status.text != "Employee role cannot change sites: an admin must" {
+		if hs.m.status.text != "The employee role cannot change sites: ask a workspace admin." {
 			t.Fatalf("%s: status %q", k, hs.m.status.text)
 		}
 	}
 	// Reading keys still work.
 	hs.press("j", "y")
 	hs.press("?")
-	hs.requireScreen("new (disabled)", "delete (disabled)", "Change keys are disabled: employee role cannot change sites")
+	hs.requireScreen("new (disabled)", "delete (disabled)", "Change keys are disabled. The employee role cannot change")
 }
 
 func TestReadOnlyOptionBlocksAdmin(t *testing.T) {
@@ -309,7 +310,7 @@ func TestReadOnlyOptionBlocksAdmin(t *testing.T) {
 	hs := newHarness(t, Options{Backend: clientFor(t, srv, emulator.RoleAdmin), Workspace: "acme",
 		ReadOnly: true, ReadOnlyReason: "this SSH server is read-only"}, 120, 40)
 	hs.press("n")
-	if hs.m.dialog != nil || hs.m.status.text != "This SSH server is read-only" {
+	if hs.m.dialog != nil || hs.m.status.text != "This SSH server is read-only." {
 		t.Fatalf("read-only n: dialog %v, status %q", hs.m.dialog != nil, hs.m.status.text)
 	}
 }
@@ -326,7 +327,7 @@ func TestStandardRoleShowsBackendMessage(t *testing.T) {
 	// The change keys explain the role instead of calling the backend.
 	before := hs.m.seq
 	hs.press("n")
-	if hs.m.dialog != nil || hs.m.seq != before || hs.m.status.text != "Standard role cannot change sites: an admin must" {
+	if hs.m.dialog != nil || hs.m.seq != before || hs.m.status.text != "The standard role cannot change sites: ask a workspace admin." {
 		t.Fatalf("n for a standard user: dialog %v, status %q", hs.m.dialog != nil, hs.m.status.text)
 	}
 }
@@ -414,4 +415,139 @@ func TestActionsFollowSortAndRefresh(t *testing.T) {
 			t.Fatalf("space disabled %s instead", code)
 		}
 	}
+}
+
+func TestMakeMainWarnsForDisabledSite(t *testing.T) {
+	hs, srv := adminHarness(t, 80, 24)
+	c := clientFor(t, srv, emulator.RoleAdmin)
+	hs.selectCode("la") // disabled
+	hs.press("m")
+	if hs.m.confirm == nil {
+		t.Fatalf("m on a disabled site did not ask")
+	}
+	hs.requireScreen("Make LA the main site?", "LA is disabled: new servers would register at a disabled")
+
+	// The answer defaults to no: enter alone changes nothing.
+	before := hs.m.seq
+	hs.press("enter")
+	if hs.m.confirm != nil || hs.m.seq != before {
+		t.Fatalf("enter did not cancel without a call")
+	}
+	if la, _ := siteByCode(t, c, "la"); la.Main {
+		t.Fatalf("enter made la main")
+	}
+
+	// The emulator accepts a disabled main site, so y goes through.
+	hs.press("m", "y")
+	if la, _ := siteByCode(t, c, "la"); !la.Main {
+		t.Fatalf("y did not make la main")
+	}
+	hs.requireScreen("✓ LA is now the main site")
+}
+
+func TestMakeMainWarnsForBuiltinSite(t *testing.T) {
+	hs, srv := adminHarness(t, 120, 40)
+	c := clientFor(t, srv, emulator.RoleAdmin)
+	hs.press("a")
+	hs.selectCode("accsyn")
+	hs.press("m")
+	if hs.m.confirm == nil {
+		t.Fatalf("m on a built-in site did not ask")
+	}
+	hs.requireScreen("Make accsyn the main site?", "accsyn is a built-in site: new servers would register")
+	want := "accsyn is a built-in site: new servers would register at a built-in site, not at one of your own sites."
+	if !reflect.DeepEqual(hs.m.confirm.warnings, []string{want}) {
+		t.Fatalf("warnings %q, want %q", hs.m.confirm.warnings, want)
+	}
+	hs.rejectScreen("accsyn is disabled")
+	before := hs.m.seq
+	hs.press("n")
+	if hs.m.seq != before {
+		t.Fatalf("n made a call")
+	}
+	if site, _ := siteByCode(t, c, "accsyn"); site.Main {
+		t.Fatalf("n made accsyn main")
+	}
+
+	// An enabled site of the user's own gets no warning.
+	hs.selectCode("london")
+	hs.press("m")
+	if len(hs.m.confirm.warnings) != 0 {
+		t.Fatalf("warnings for london: %q", hs.m.confirm.warnings)
+	}
+}
+
+func TestEmployeeMessageIsCompleteSentence(t *testing.T) {
+	srv := startEmulator(t, "demo")
+	hs := newHarness(t, Options{Backend: clientFor(t, srv, emulator.RoleEmployee), Workspace: "acme"}, 80, 24)
+	hs.press("d")
+	hs.requireScreen("✕ The employee role cannot change sites: ask a workspace admin.")
+	hs.press("?")
+	hs.requireScreen("Change keys are disabled. The employee role cannot change sites: ask a")
+	hs.requireScreen("workspace admin.")
+
+	// The read-only reason, given with or without a full stop, reads the
+	// same.
+	for _, reason := range []string{"this SSH server is read-only", "This SSH server is read-only."} {
+		ro := newHarness(t, Options{Backend: clientFor(t, srv, emulator.RoleAdmin), Workspace: "acme",
+			ReadOnly: true, ReadOnlyReason: reason}, 80, 24)
+		ro.press("n")
+		ro.requireScreen("✕ This SSH server is read-only.")
+		ro.rejectScreen("read-only..")
+		ro.press("?")
+		ro.requireScreen("Change keys are disabled. This SSH server is read-only.")
+	}
+}
+
+func TestMessagesNameSitesAsShown(t *testing.T) {
+	hs, srv := adminHarness(t, 120, 40)
+	c := clientFor(t, srv, emulator.RoleAdmin)
+	hs.press("n")
+	hs.typeText("Berlin")
+	hs.press("enter", "enter", "enter")
+	hs.requireScreen("✓ Created Berlin")
+
+	// Two sites with the same name are told apart by their code.
+	if _, err := c.CreateSite(t.Context(), map[string]any{"name": "London", "code": "london2"}); err != nil {
+		t.Fatalf("create: %v", err)
+	}
+	hs.press("r")
+	hs.selectCode("london2")
+	hs.press("y")
+	hs.requireScreen("Copied the id of London (london2)")
+	hs.selectCode("berlin")
+	hs.press("y")
+	hs.requireScreen("Copied the id of Berlin to the clipboard")
+}
+
+func TestRefreshKeyGivesFeedback(t *testing.T) {
+	srv := startEmulator(t, "demo")
+	now := time.Date(2026, 12, 4, 14, 2, 3, 0, time.UTC)
+	hs := newHarness(t, Options{Backend: clientFor(t, srv, emulator.RoleAdmin), Workspace: "acme",
+		Now: func() time.Time { return now }}, 120, 40)
+	// The list pane shows when the list was last loaded.
+	hs.requireScreen("updated 14:02:03")
+
+	now = now.Add(time.Minute)
+	cmd := hs.update(keyPress("r"))
+	if !hs.m.spinning {
+		t.Fatalf("no spinner while refreshing")
+	}
+	hs.requireScreen("Refreshing…")
+	// r again while the load is in flight joins it instead of loading twice.
+	before := hs.m.seq
+	hs.press("r")
+	if hs.m.seq != before {
+		t.Fatalf("a second r started another load")
+	}
+	hs.run(cmd)
+	hs.requireScreen("✓ Refreshed at 14:03:03", "updated 14:03:03")
+
+	// An automatic refresh updates the time but leaves the status line to
+	// the user's last action.
+	hs.press("s")
+	now = now.Add(time.Minute)
+	hs.run(hs.m.startLoad())
+	hs.requireScreen("Sorted by status", "updated 14:04:03")
+	hs.rejectScreen("Refreshed at 14:04:03")
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"charm.land/bubbles/v2/spinner"
+	"charm.land/log/v2"
 
 	"accsyn-sites/client"
 	"accsyn-sites/emulator"
@@ -85,7 +86,8 @@ func TestDeadBackendRecovers(t *testing.T) {
 	}
 	// The UI stays usable on the data it has.
 	hs.press("j", "k", "?", "esc", "/", "esc")
-	hs.requireScreen("Sites (6 of 8)")
+	// A failed load describes the connection: new actions do not clear it.
+	hs.requireScreen("Sites (6 of 8)", "✕ Loading sites failed")
 	if hs.selected() != "london" {
 		t.Fatalf("selected %q", hs.selected())
 	}
@@ -162,7 +164,7 @@ func TestSlowBackendShowsSpinnerThenTimeout(t *testing.T) {
 	h.stall()
 	_, cmd := hs.m.Update(keyPress("r"))
 	// While the call is in flight the footer shows the spinner.
-	hs.requireScreen("Loading sites…")
+	hs.requireScreen("Refreshing…")
 	if !hs.m.spinning {
 		t.Fatalf("spinner not started")
 	}
@@ -224,9 +226,9 @@ func TestCallTimeoutBoundsEveryCall(t *testing.T) {
 		keys []string
 		want string
 	}{
-		{[]string{"space"}, "Could not disable stockholm"},
-		{[]string{"m", "y"}, "Could not make main stockholm"},
-		{[]string{"d", "y"}, "Could not delete stockholm"},
+		{[]string{"space"}, "Could not disable Stockholm"},
+		{[]string{"m", "y"}, "Could not make main Stockholm"},
+		{[]string{"d", "y"}, "Could not delete Stockholm"},
 	} {
 		hs.press(c.keys...)
 		if hs.m.status.kind != statusError || !strings.Contains(hs.m.status.text, c.want) ||
@@ -323,5 +325,55 @@ func TestRefreshTimerOnlyWhenAsked(t *testing.T) {
 	_, cmd := hs.m.Update(refreshTickMsg{gen: hs.m.refreshGen})
 	if cmd == nil || !hs.m.loading {
 		t.Fatalf("the live timer did not start a load")
+	}
+}
+
+// findCounter counts the site/find calls an emulator serves, from its
+// request log. The emulator logs a request before its handler returns, and
+// so before the client has read the whole answer: once a call returned, its
+// line is in the log.
+type findCounter struct{ log lockedBuffer }
+
+func (f *findCounter) count() int { return strings.Count(f.log.String(), "uri=site/find") }
+
+func TestOneRefreshPerChange(t *testing.T) {
+	var finds findCounter
+	srv, err := emulator.Start(emulator.Options{Memory: true, Seed: "demo", Logger: log.New(&finds.log)}, "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("start emulator: %v", err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	hs := newHarness(t, Options{Backend: clientFor(t, srv, emulator.RoleAdmin), Workspace: "acme", Refresh: time.Minute}, 120, 40)
+	hs.selectCode("stockholm")
+
+	for _, keys := range [][]string{{"space"}, {"space"}, {"m", "y"}, {"e", "tab", "x", "enter", "enter"}} {
+		armed := hs.m.refreshGen // the automatic refresh due before the change
+		before := finds.count()
+		hs.press(keys...)
+		if got := finds.count() - before; got != 1 {
+			t.Fatalf("%v: %d site loads, want 1", keys, got)
+		}
+		// The refresh that was due is replaced by one a full period after
+		// the change's reload.
+		if cmd := hs.update(refreshTickMsg{gen: armed}); cmd != nil {
+			t.Fatalf("%v: the refresh armed before the change still loads", keys)
+		}
+	}
+
+	// A refresh due while a change is in flight waits for the change's
+	// reload instead of loading too.
+	hs.selectCode("tokyo")
+	before := finds.count()
+	cmd := hs.update(keyPress("space"))
+	if _, pending := hs.m.pending[hs.m.list.selectedID]; !pending {
+		t.Fatalf("space did not start disabling tokyo")
+	}
+	hs.run(hs.update(refreshTickMsg{gen: hs.m.refreshGen}))
+	hs.run(cmd)
+	if got := finds.count() - before; got != 1 {
+		t.Fatalf("a refresh during a change: %d site loads, want 1", got)
+	}
+	if hs.m.loading || len(hs.m.requests) != 0 {
+		t.Fatalf("calls left in flight: %v", hs.m.requests)
 	}
 }

@@ -49,6 +49,8 @@ type request struct {
 	op   changeOp
 	id   model.ID
 	code string
+	// label names the site in messages, as the user knows it (siteName).
+	label string
 }
 
 // pendingChange is a status change shown on its row before the backend's
@@ -80,9 +82,10 @@ type siteSavedMsg struct {
 
 // siteDeletedMsg reports a deleted site.
 type siteDeletedMsg struct {
-	seq  uint64
-	id   model.ID
-	code string
+	seq   uint64
+	id    model.ID
+	code  string
+	label string
 }
 
 // apiFailedMsg reports a failed call of any kind.
@@ -113,7 +116,10 @@ func (m *Model) nextSeq(r request) uint64 {
 }
 
 // startLoad returns the command that logs in when needed and loads sites,
-// servers and transfers, plus the spinner when it was not running.
+// servers and transfers, plus the spinner when it was not running. It also
+// arms the refresh timer again, so the automatic refresh comes one period
+// after the last load, whatever started it: a change's reload is not
+// followed at once by another full load.
 func (m *Model) startLoad() tea.Cmd {
 	if m.backend == nil {
 		return nil
@@ -162,7 +168,7 @@ func (m *Model) startLoad() tea.Cmd {
 		return sitesLoadedMsg{seq: seq, identity: identity, loggedIn: loggedIn,
 			sites: sites, servers: servers, transfers: transfers}
 	}
-	return tea.Batch(load, m.startSpinner())
+	return tea.Batch(load, m.startSpinner(), m.scheduleRefresh())
 }
 
 // callContexts returns a function that makes the context of one backend
@@ -186,8 +192,8 @@ func needsLogin(err error) bool {
 }
 
 // createSite returns the command that creates a site.
-func (m *Model) createSite(fields map[string]any, code string) (uint64, tea.Cmd) {
-	seq := m.nextSeq(request{op: opCreate, code: code})
+func (m *Model) createSite(fields map[string]any, code, label string) (uint64, tea.Cmd) {
+	seq := m.nextSeq(request{op: opCreate, code: code, label: label})
 	backend := m.backend
 	calls := m.callContexts()
 	logger := m.logger
@@ -207,7 +213,7 @@ func (m *Model) createSite(fields map[string]any, code string) (uint64, tea.Cmd)
 
 // updateSite returns the command that sends changes to one site.
 func (m *Model) updateSite(op changeOp, site model.Site, changes map[string]any) (uint64, tea.Cmd) {
-	seq := m.nextSeq(request{op: op, id: site.ID, code: site.Code})
+	seq := m.nextSeq(request{op: op, id: site.ID, code: site.Code, label: m.siteName(site)})
 	m.siteSeq[site.ID] = seq
 	backend := m.backend
 	calls := m.callContexts()
@@ -229,7 +235,8 @@ func (m *Model) updateSite(op changeOp, site model.Site, changes map[string]any)
 
 // deleteSite returns the command that deletes one site.
 func (m *Model) deleteSite(site model.Site) (uint64, tea.Cmd) {
-	seq := m.nextSeq(request{op: opDelete, id: site.ID, code: site.Code})
+	label := m.siteName(site)
+	seq := m.nextSeq(request{op: opDelete, id: site.ID, code: site.Code, label: label})
 	m.siteSeq[site.ID] = seq
 	backend := m.backend
 	calls := m.callContexts()
@@ -243,7 +250,7 @@ func (m *Model) deleteSite(site model.Site) (uint64, tea.Cmd) {
 			return apiFailedMsg{seq: seq, op: opDelete, id: id, err: err}
 		}
 		logChanged(logger, opDelete, code, id)
-		return siteDeletedMsg{seq: seq, id: id, code: code}
+		return siteDeletedMsg{seq: seq, id: id, code: code, label: label}
 	}
 	return seq, tea.Batch(call, m.startSpinner())
 }

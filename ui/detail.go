@@ -186,7 +186,7 @@ func (m *Model) serverLines(s *theme.Styles, id model.ID) []detailValue {
 	var out []detailValue
 	for _, srv := range servers {
 		head := fmt.Sprintf("%s %s  %s  ",
-			s.ServerDot(srv.Status), s.Value.Render(safeText(srv.Code)), s.Label.Render(safeText(srv.Status)))
+			s.ServerDot(srv.Status), s.Value.Render(safeText(srv.Code)), s.Label.Render(serverStatusText(srv.Status)))
 		if srv.LastCheckin.IsZero() {
 			out = append(out, detailValue{text: head + s.Dim.Render("never checked in")})
 			continue
@@ -194,6 +194,15 @@ func (m *Model) serverLines(s *theme.Styles, id model.ID) []detailValue {
 		out = append(out, detailValue{text: head, since: srv.LastCheckin.Time})
 	}
 	return out
+}
+
+// serverStatusText returns a server status in the words used for site
+// states, such as "disabled · offline" for "disabled-offline".
+func serverStatusText(status string) string {
+	if status == model.ServerDisabledOffline {
+		return model.StateDisabledOffline.String()
+	}
+	return safeText(status)
 }
 
 func (m *Model) transferLines(s *theme.Styles, id model.ID) []string {

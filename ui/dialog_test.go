@@ -35,7 +35,7 @@ func TestCreateSiteSelectsIt(t *testing.T) {
 	if hs.selected() != "paris" {
 		t.Fatalf("selected %q after create, want paris", hs.selected())
 	}
-	hs.requireScreen("✓ Created paris", "Sites (7 of 9)")
+	hs.requireScreen("✓ Created Paris", "Sites (7 of 9)")
 }
 
 func TestCreateWithCode(t *testing.T) {
@@ -164,7 +164,7 @@ func TestEditSite(t *testing.T) {
 	if d.values.Name != "Stockholm" || d.values.Metadata != "region = eu-north" {
 		t.Fatalf("edit dialog starts with %+v", *d.values)
 	}
-	hs.requireScreen("Edit stockholm", "Metadata")
+	hs.requireScreen("Edit Stockholm", "Metadata")
 
 	hs.typeText("2") // name Stockholm2
 	hs.press("tab")
@@ -187,7 +187,7 @@ func TestEditSite(t *testing.T) {
 	if hs.selected() != "stockholm" {
 		t.Fatalf("selected %q after edit", hs.selected())
 	}
-	hs.requireScreen("✓ Saved stockholm", "count = 3")
+	hs.requireScreen("✓ Saved Stockholm", "count = 3")
 }
 
 func TestEditMetadataBadLine(t *testing.T) {
@@ -212,7 +212,7 @@ func TestEditNoChanges(t *testing.T) {
 	if hs.m.dialog != nil {
 		t.Fatalf("dialog still open")
 	}
-	hs.requireScreen("No changes to tokyo")
+	hs.requireScreen("No changes to Tokyo")
 }
 
 func TestEditBuiltinCannotRename(t *testing.T) {
@@ -342,4 +342,100 @@ func TestEditDialogKeysAfterEnterReachNextField(t *testing.T) {
 	if got := model.FormatMetadata(site.Metadata); got != "floor = 3\nregion = ap-northeast\n" {
 		t.Fatalf("metadata saved as %q", got)
 	}
+}
+
+// countIn returns how often text occurs in the current screen.
+func (hs *harness) countIn(text string) int {
+	return strings.Count(hs.screen(), text)
+}
+
+func TestCreateErrorShownOnce(t *testing.T) {
+	hs, _ := adminHarness(t, 80, 24)
+	hs.press("n")
+	hs.typeText("Paris Office")
+	msg := `site name "Paris Office" has ' ' at position 6`
+	if n := hs.countIn(msg); n != 1 {
+		t.Fatalf("while typing the error shows %d times, want once:\n%s", n, hs.screen())
+	}
+	before := strings.Count(hs.m.dialogBox(), "\n")
+
+	// enter makes the form check the field too; the message still shows
+	// once, with no second line, and the dialog keeps its height.
+	hs.press("enter")
+	if n := hs.countIn(msg); n != 1 {
+		t.Fatalf("after enter the error shows %d times, want once:\n%s", n, hs.screen())
+	}
+	if after := strings.Count(hs.m.dialogBox(), "\n"); after != before {
+		t.Fatalf("the dialog grew from %d to %d lines after enter:\n%s", before+1, after+1, hs.screen())
+	}
+	hs.rejectScreen("* site name")
+
+	// An empty name is not an error while typing, but enter says why it
+	// does not go on, once.
+	for range "Paris Office" {
+		hs.press("backspace")
+	}
+	hs.rejectScreen("required")
+	hs.press("enter")
+	if n := hs.countIn("site name is required"); n != 1 {
+		t.Fatalf("the required-name error shows %d times, want once:\n%s", n, hs.screen())
+	}
+	if hs.m.dialog == nil || hs.m.dialog.saving {
+		t.Fatalf("enter on an empty name submitted")
+	}
+}
+
+func TestCodePreviewOnlyForValidName(t *testing.T) {
+	hs, _ := adminHarness(t, 120, 40)
+	hs.press("n")
+	hs.requireScreen("empty: made from the name")
+	hs.typeText("Paris Office")
+	hs.rejectScreen("will be paris office", "will be paris")
+	hs.requireScreen("empty: made from the name once the name is valid")
+	for range " Office" {
+		hs.press("backspace")
+	}
+	hs.requireScreen("empty: the code will be paris")
+
+	for _, c := range []struct{ name, want string }{
+		{"", "empty: made from the name"},
+		{"Paris", "empty: the code will be paris"},
+		{"Paris Office", "empty: made from the name once the name is valid"},
+		{"\x1b[2J", "empty: made from the name once the name is valid"},
+		{strings.Repeat("a", 33), "empty: made from the name once the name is valid"},
+	} {
+		if got := codeHint(c.name, ""); got != c.want {
+			t.Errorf("codeHint(%q) = %q, want %q", c.name, got, c.want)
+		}
+	}
+}
+
+func TestOpeningDialogClearsOldResult(t *testing.T) {
+	hs, _ := adminHarness(t, 120, 40)
+	hs.selectCode("stockholm")
+	hs.press("e")
+	hs.press("tab")
+	hs.typeText(" now")
+	hs.press("enter", "enter")
+	hs.requireScreen("✓ Saved Stockholm")
+
+	// A later edit that is cancelled does not leave the old result on
+	// screen, neither under the dialog nor after it.
+	hs.press("e")
+	hs.rejectScreen("Saved Stockholm")
+	hs.press("esc")
+	hs.rejectScreen("Saved Stockholm")
+	hs.requireScreen("Cancelled: nothing was changed")
+
+	// A refusal does not stay under the next dialog.
+	hs.selectCode("hq")
+	hs.press("d")
+	hs.requireScreen("✕ HQ is the main site")
+	hs.press("n")
+	hs.rejectScreen("HQ is the main site")
+	hs.press("esc")
+
+	hs.press("d")
+	hs.press("?")
+	hs.rejectScreen("HQ is the main site")
 }

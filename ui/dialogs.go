@@ -26,6 +26,7 @@ type formValues struct {
 type formDialog struct {
 	op      changeOp // opCreate or opEdit
 	site    model.Site
+	label   string // the edited site as named in messages (Model.siteName)
 	builtin bool
 	values  *formValues
 	form    *huh.Form
@@ -67,6 +68,7 @@ func newEditDialog(m *Model, site model.Site) *formDialog {
 	d := &formDialog{
 		op:      opEdit,
 		site:    site,
+		label:   m.siteName(site),
 		builtin: site.Builtin(),
 		values: &formValues{
 			Name:        site.Name,
@@ -133,17 +135,21 @@ func (d *formDialog) build(m *Model) tea.Cmd {
 			Validate(validateMetadata))
 	}
 
+	// The form's own error lines stay off: the dialog shows each problem
+	// once, in its own error line (see errorText).
 	d.form = huh.NewForm(huh.NewGroup(fields...)).
 		WithTheme(m.styles.Form()).
 		WithShowHelp(false).
-		WithShowErrors(true)
+		WithShowErrors(false)
 	d.resize(m.width, m.height)
 	d.validateLive()
 	return d.form.Init()
 }
 
 // codeHint describes the code field: the code that will be made from the
-// name when the field stays empty.
+// name when the field stays empty. A code is previewed only when the name is
+// valid and makes a valid code, so the hint never shows a code that cannot
+// exist.
 func codeHint(name, code string) string {
 	if code != "" {
 		return "the site's identifier in the API and in paths"
@@ -151,7 +157,11 @@ func codeHint(name, code string) string {
 	if name == "" {
 		return "empty: made from the name"
 	}
-	return "empty: the code will be " + safeText(model.CodeFromName(name))
+	made := model.CodeFromName(name)
+	if model.ValidateName(name) != nil || model.ValidateCode(made) != nil {
+		return "empty: made from the name once the name is valid"
+	}
+	return "empty: the code will be " + safeText(made)
 }
 
 func validateOptionalCode(code string) error {
@@ -310,7 +320,7 @@ func (d *formDialog) submit(m *Model) tea.Cmd {
 		if v.Description != "" {
 			fields["description"] = v.Description
 		}
-		seq, cmd := m.createSite(fields, code)
+		seq, cmd := m.createSite(fields, code, safeText(v.Name))
 		d.seq, d.saving = seq, true
 		return tea.Batch(rebuild, cmd)
 	}
@@ -327,8 +337,8 @@ func (d *formDialog) submit(m *Model) tea.Cmd {
 		changes["metadata"] = metadata
 	}
 	if len(changes) == 0 {
-		m.closeDialog()
-		m.setStatus(statusInfo, "No changes to "+safeText(d.site.Code))
+		m.dialog = nil
+		m.setStatus(statusInfo, "No changes to "+d.label)
 		return nil
 	}
 	seq, cmd := m.updateSite(opEdit, d.site, changes)
@@ -351,12 +361,25 @@ func (d *formDialog) fail(text string) {
 	d.backendErr = text
 }
 
+// errorText returns the one validation message the dialog shows: the
+// first problem of what is typed, or else the one the form found when
+// enter was pressed (an empty name, which is not an error while typing).
+func (d *formDialog) errorText() string {
+	if d.liveErr != "" {
+		return d.liveErr
+	}
+	if errs := d.form.Errors(); len(errs) > 0 {
+		return safeText(errs[0].Error())
+	}
+	return ""
+}
+
 // title returns the dialog's heading.
 func (d *formDialog) title() string {
 	if d.op == opCreate {
 		return "New site"
 	}
-	t := "Edit " + safeText(d.site.Code)
+	t := "Edit " + d.label
 	if d.builtin {
 		t += " (built-in: the name cannot be changed)"
 	}
@@ -377,8 +400,8 @@ func (d *formDialog) view(spin string) string {
 	b.WriteString(strings.TrimRight(d.form.View(), "\n"))
 
 	var notes []string
-	if d.liveErr != "" {
-		notes = append(notes, s.Error.Render(wrapText("✕ "+d.liveErr, inner)))
+	if text := d.errorText(); text != "" {
+		notes = append(notes, s.Error.Render(wrapText("✕ "+text, inner)))
 	}
 	if d.backendErr != "" {
 		notes = append(notes, s.Error.Render(wrapText("✕ "+d.backendErr, inner)))
@@ -400,6 +423,9 @@ func (d *formDialog) view(spin string) string {
 // confirms: enter, "n" and esc cancel, so enter alone never deletes.
 type confirmDialog struct {
 	question string
+	// warnings come first, in the warning colour: what the user may not
+	// expect. lines say what the action does.
+	warnings []string
 	lines    []string
 	yes      string
 	siteID   model.ID
@@ -430,6 +456,10 @@ func (c *confirmDialog) view(s *theme.Styles, width, height int) string {
 	var b strings.Builder
 	b.WriteString(s.DialogTitle.Render(wrapText(c.question, inner)))
 	b.WriteString("\n")
+	for _, l := range c.warnings {
+		b.WriteString("\n")
+		b.WriteString(s.Warning.Render(wrapText(l, inner)))
+	}
 	for _, l := range c.lines {
 		b.WriteString("\n")
 		b.WriteString(s.Value.Render(wrapText(l, inner)))
@@ -444,8 +474,12 @@ func (c *confirmDialog) view(s *theme.Styles, width, height int) string {
 // closeDialog closes the create or edit dialog. A submit in flight still
 // completes and its result shows on the status line.
 func (m *Model) closeDialog() {
-	if m.dialog != nil && m.dialog.saving {
+	switch {
+	case m.dialog == nil:
+	case m.dialog.saving:
 		m.setStatus(statusInfo, "Dialog closed: the save already sent will still finish")
+	default:
+		m.setStatus(statusInfo, "Cancelled: nothing was changed")
 	}
 	m.dialog = nil
 }

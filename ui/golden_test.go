@@ -2,6 +2,7 @@ package ui
 
 import (
 	"bytes"
+	"fmt"
 	"image/color"
 	"regexp"
 	"strings"
@@ -62,7 +63,11 @@ func TestGoldenScreens(t *testing.T) {
 		{name: "light_80x24", w: 80, h: 24, light: true, keys: []string{"j"}, waitFor: "Head office"},
 		{name: "nocolor_80x24", w: 80, h: 24, noColor: true, keys: []string{"j"}, waitFor: "Head office"},
 		{name: "light_80x24_create", w: 80, h: 24, light: true, keys: []string{"n", "P", "a", "r", "i", "s"}, waitFor: "will be paris"},
-		{name: "nocolor_80x24_delete", w: 80, h: 24, noColor: true, keys: []string{"j", "j", "j", "j", "d"}, waitFor: "Delete stockholm?"},
+		{name: "nocolor_80x24_delete", w: 80, h: 24, noColor: true, keys: []string{"j", "j", "j", "j", "d"}, waitFor: "Delete Stockholm?"},
+		{name: "nocolor_80x24_create_invalid", w: 80, h: 24, noColor: true,
+			keys: []string{"n", "P", "a", "r", "i", "s", "space", "O", "f", "f", "i", "c", "e", "enter"}, waitFor: "once the name is valid"},
+		{name: "light_80x24_main_disabled", w: 80, h: 24, light: true, keys: []string{"j", "j", "m"}, waitFor: "Make LA the main site?"},
+		{name: "nocolor_80x24_help", w: 80, h: 24, noColor: true, keys: []string{"?"}, waitFor: "States of sites and servers"},
 		{name: "dark_30x8", w: 30, h: 8, waitFor: "too small"},
 		{name: "light_30x8", w: 30, h: 8, light: true, waitFor: "too small"},
 		{name: "nocolor_30x8", w: 30, h: 8, noColor: true, waitFor: "too small"},
@@ -103,6 +108,11 @@ func runGoldenCase(t *testing.T, c goldenCase) []byte {
 		loaded = "too small"
 	}
 	probe.waitFor(t, tm, loaded)
+	if c.noColor {
+		// The too-small screen shows before the program has read the
+		// colour profile from NO_COLOR; the golden needs it read.
+		probe.waitUntil(t, tm, "the ASCII colour profile", func(r probeResult) bool { return r.profile == colorprofile.ASCII })
+	}
 	for _, k := range c.keys {
 		tm.Send(keyPress(k))
 	}
@@ -132,43 +142,56 @@ func runGoldenCase(t *testing.T, c goldenCase) []byte {
 // loop, where the model may be read without a data race: a probeMsg sent
 // to the program is caught by the filter, which sends back the frame.
 type screenProbe struct {
-	frames chan string
+	frames chan probeResult
+}
+
+// probeResult is what the probe read inside the event loop.
+type probeResult struct {
+	frame   string // the screen without escape sequences
+	profile colorprofile.Profile
 }
 
 type probeMsg struct{}
 
 func newScreenProbe() *screenProbe {
-	return &screenProbe{frames: make(chan string, 1)}
+	return &screenProbe{frames: make(chan probeResult, 1)}
 }
 
 func (p *screenProbe) filter(m tea.Model, msg tea.Msg) tea.Msg {
 	if _, ok := msg.(probeMsg); !ok {
 		return msg
 	}
+	model := m.(*Model)
 	select {
-	case p.frames <- ansi.Strip(m.(*Model).View().Content):
+	case p.frames <- probeResult{frame: ansi.Strip(model.View().Content), profile: model.profile}:
 	default:
 	}
 	return nil
 }
 
-// waitFor polls the screen until it shows text. The deadline is generous so
-// the test stays robust under -race on a loaded machine.
+// waitFor polls the screen until it shows text.
 func (p *screenProbe) waitFor(t *testing.T, tm *teatest.TestModel, text string) {
+	t.Helper()
+	p.waitUntil(t, tm, fmt.Sprintf("show %q", text), func(r probeResult) bool { return strings.Contains(r.frame, text) })
+}
+
+// waitUntil polls the program until ok holds. The deadline is generous so
+// the test stays robust under -race on a loaded machine.
+func (p *screenProbe) waitUntil(t *testing.T, tm *teatest.TestModel, what string, ok func(probeResult) bool) {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	last := ""
 	for time.Now().Before(deadline) {
 		tm.Send(probeMsg{})
 		select {
-		case frame := <-p.frames:
-			last = frame
-			if strings.Contains(frame, text) {
+		case r := <-p.frames:
+			last = r.frame
+			if ok(r) {
 				return
 			}
 		case <-time.After(200 * time.Millisecond):
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	t.Fatalf("screen never showed %q; last screen:\n%s", text, last)
+	t.Fatalf("the program did not %s in time; last screen:\n%s", what, last)
 }

@@ -139,7 +139,7 @@ func TestPTYEndToEnd(t *testing.T) {
 
 	// Space disables the filtered site after the real input parser read it.
 	term.send(" ")
-	term.waitFor("✓ Disabled stockholm")
+	term.waitFor("✓ Disabled Stockholm")
 	site, _ := siteByCode(t, clientFor(t, srv, emulator.RoleAdmin), "stockholm")
 	if site.Enabled() {
 		t.Fatalf("stockholm still enabled")
@@ -157,7 +157,7 @@ func TestPTYEndToEnd(t *testing.T) {
 	term.send("n")
 	term.waitFor("New site")
 	term.send("Lisbon\r\r\r")
-	term.waitFor("✓ Created lisbon", "╭ Lisbon")
+	term.waitFor("✓ Created Lisbon", "╭ Lisbon")
 
 	term.send("q")
 	select {
@@ -182,7 +182,7 @@ func TestPTYDialogKeyBurst(t *testing.T) {
 	term.send("n")
 	term.waitFor("New site")
 	term.send("Oslo\roslo2\rFjord office\r")
-	term.waitFor("✓ Created oslo2", "╭ Oslo")
+	term.waitFor("✓ Created Oslo", "╭ Oslo")
 
 	site, ok := siteByCode(t, clientFor(t, srv, emulator.RoleAdmin), "oslo2")
 	if !ok || site.Name != "Oslo" || site.Description != "Fjord office" {

@@ -12,6 +12,7 @@ import (
 	"github.com/charmbracelet/colorprofile"
 	"github.com/charmbracelet/x/ansi"
 
+	"accsyn-sites/client"
 	"accsyn-sites/emulator"
 	"accsyn-sites/model"
 )
@@ -82,7 +83,7 @@ func TestWideCharactersKeepAlignment(t *testing.T) {
 		}
 		for i, line := range lines[2:5] {
 			cell := ansi.Cut(line, listW-1, listW)
-			if cell != "│" {
+			if cell != "│" && cell != "┃" {
 				t.Fatalf("%dx%d row %d: cell %d is %q, want the border: %q", size[0], size[1], i, listW-1, cell, line)
 			}
 		}
@@ -146,10 +147,68 @@ func TestTooSmallSaysSo(t *testing.T) {
 	hs.requireScreen("Sites (6 of 8)")
 }
 
+func TestTooSmallOnlyQuits(t *testing.T) {
+	hs, srv := adminHarness(t, 30, 8)
+	admin := clientFor(t, srv, emulator.RoleAdmin)
+	before, err := admin.FindSites(t.Context(), client.FindOptions{})
+	if err != nil {
+		t.Fatalf("find sites: %v", err)
+	}
+	hs.requireScreen("Terminal too small: 30x8", "q quits")
+
+	selected, seq := hs.m.list.selectedID, hs.m.seq
+	for _, k := range []string{"j", "space", "j", "space", "n", "e", "d", "m", "y", "?", "/", "a", "s", "r",
+		"tab", "G", "enter", "esc", "x"} {
+		hs.press(k)
+		switch {
+		case hs.m.seq != seq:
+			t.Fatalf("%s made a call while the screen was too small", k)
+		case hs.m.dialog != nil || hs.m.confirm != nil || hs.m.showHelp || hs.m.filtering:
+			t.Fatalf("%s opened something while the screen was too small", k)
+		case hs.m.list.selectedID != selected || hs.m.focus != focusList || hs.m.list.showAll || hs.m.list.sortBy != sortName:
+			t.Fatalf("%s changed the list while the screen was too small", k)
+		case hs.m.status.text != "" || len(hs.m.pending) != 0:
+			t.Fatalf("%s acted: status %q, pending %v", k, hs.m.status.text, hs.m.pending)
+		case hs.quit:
+			t.Fatalf("%s quit", k)
+		}
+	}
+	hs.send(tea.PasteMsg{Content: "q"})
+	if hs.quit || hs.m.filter.Value() != "" {
+		t.Fatalf("a paste acted while the screen was too small")
+	}
+	after, err := admin.FindSites(t.Context(), client.FindOptions{})
+	if err != nil {
+		t.Fatalf("find sites: %v", err)
+	}
+	for i := range before {
+		if before[i].Status != after[i].Status || before[i].Main != after[i].Main {
+			t.Fatalf("site %s changed while the screen was too small", after[i].Code)
+		}
+	}
+
+	// A resize acts; the screen is as it was.
+	hs.send(windowSize(120, 40))
+	hs.requireScreen("Sites (6 of 8)")
+	hs.rejectScreen("New site", "Keys")
+	hs.send(windowSize(30, 8))
+
+	// q and ctrl+c quit.
+	hs.press("q")
+	if !hs.quit {
+		t.Fatalf("q did not quit on the too-small screen")
+	}
+	hs.quit = false
+	hs.press("ctrl+c")
+	if !hs.quit {
+		t.Fatalf("ctrl+c did not quit on the too-small screen")
+	}
+}
+
 func TestNarrowTerminalStacksPanes(t *testing.T) {
 	hs, _ := adminHarness(t, 80, 24)
 	lines := strings.Split(hs.screen(), "\n")
-	if !strings.HasPrefix(lines[1], "╭ Sites (6 of 8)") {
+	if !strings.HasPrefix(lines[1], "┏ Sites (6 of 8)") {
 		t.Fatalf("line 1 is %q, want the list pane's top", lines[1])
 	}
 	found := false
@@ -165,9 +224,9 @@ func TestNarrowTerminalStacksPanes(t *testing.T) {
 	// Too short to stack: only the focused pane shows.
 	hs.send(windowSize(80, 12))
 	hs.requireScreen("Sites (6 of 8)")
-	hs.rejectScreen("╭ aws-eu-west")
+	hs.rejectScreen("╭ aws-eu-west", "┏ aws-eu-west")
 	hs.press("tab")
-	hs.requireScreen("╭ aws-eu-west")
+	hs.requireScreen("┏ aws-eu-west")
 	hs.rejectScreen("Sites (6 of 8)")
 }
 
@@ -290,5 +349,81 @@ func TestBackgroundChangeRestylesDetail(t *testing.T) {
 	}
 	if light := detailText(hs.m); light == dark {
 		t.Fatalf("the detail pane kept its dark colours")
+	}
+}
+
+func TestHeaderKeepsWhatMattersWhenShort(t *testing.T) {
+	srv := startEmulator(t, "demo")
+	const path = "/tmp/accsyn-sites-test/emulator/data"
+	hs := newHarness(t, Options{Backend: clientFor(t, srv, emulator.RoleAdmin), Workspace: "acme",
+		Emulator: true, DataDir: path}, 120, 40)
+
+	for w := minWidth; w <= 160; w++ {
+		hs.send(windowSize(w, 24))
+		requireFrameSize(t, hs.m.View().Content, w, 24)
+		header := strings.Split(hs.screen(), "\n")[0]
+		has := func(s string) bool { return strings.Contains(header, s) }
+		switch {
+		case !strings.HasSuffix(header, " ● connected "):
+			t.Fatalf("%d columns: the state is cut or has no space before it: %q", w, header)
+		case !has("admin@local [admin]"):
+			t.Fatalf("%d columns: the user and role are gone: %q", w, header)
+		case has("(emulator") && !has("workspace acme"):
+			t.Fatalf("%d columns: (emulator) kept but the workspace dropped: %q", w, header)
+		case has("accsyn-sites ·") && !has("(emulator"):
+			t.Fatalf("%d columns: the app name kept but (emulator) dropped: %q", w, header)
+		case has("(emulator: ") && !has("accsyn-sites ·"):
+			t.Fatalf("%d columns: the data path kept but the app name dropped: %q", w, header)
+		}
+		if i := strings.Index(header, "(emulator: "); i >= 0 {
+			shown := header[i+len("(emulator: "):]
+			shown = shown[:strings.Index(shown, ")")]
+			if shown != path && !(strings.HasPrefix(shown, "…") && strings.HasSuffix(path, strings.TrimPrefix(shown, "…"))) {
+				t.Fatalf("%d columns: the data path shows as %q, want it whole or cut from the left", w, shown)
+			}
+		}
+	}
+
+	for _, c := range []struct {
+		w    int
+		want string
+	}{
+		{130, " accsyn-sites · workspace acme (emulator: " + path + ") · admin@local [admin]"},
+		{100, " accsyn-sites · workspace acme (emulator: …es-test/emulator/data) · admin@local [admin] ● connected "},
+		{80, " accsyn-sites · workspace acme (emulator) · admin@local [admin]     ● connected "},
+		{60, " workspace acme · admin@local [admin]"},
+		{40, " admin@local [admin]"},
+	} {
+		hs.send(windowSize(c.w, 24))
+		if header := strings.Split(hs.screen(), "\n")[0]; !strings.HasPrefix(header, c.want) {
+			t.Errorf("%d columns: header %q, want it to start with %q", c.w, header, c.want)
+		}
+	}
+}
+
+func TestFocusShowsWithoutColour(t *testing.T) {
+	hs, _ := adminHarness(t, 120, 40)
+	hs.send(tea.ColorProfileMsg{Profile: colorprofile.ASCII})
+	top := func() string { return strings.Split(hs.screen(), "\n")[1] }
+	if l := top(); !strings.HasPrefix(l, "┏ Sites (6 of 8)") || !strings.Contains(l, "╭ aws-eu-west") {
+		t.Fatalf("list focus not marked by its border: %q", l)
+	}
+	hs.press("tab")
+	if l := top(); !strings.HasPrefix(l, "╭ Sites (6 of 8)") || !strings.Contains(l, "┏ aws-eu-west") {
+		t.Fatalf("detail focus not marked by its border: %q", l)
+	}
+	// Under a dialog no pane has the focus.
+	hs.press("?")
+	if l := top(); strings.Contains(l, "┏") {
+		t.Fatalf("a pane is marked focused under the help: %q", l)
+	}
+}
+
+func TestHelpExplainsStateSymbols(t *testing.T) {
+	for _, size := range [][2]int{{120, 40}, {80, 24}} {
+		hs, _ := adminHarness(t, size[0], size[1])
+		hs.press("?")
+		hs.requireScreen("States of sites and servers", "● enabled · online", "○ enabled · offline", "◐ disabled",
+			"✕ disabled · offline", "closes")
 	}
 }

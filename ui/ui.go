@@ -140,6 +140,12 @@ type Model struct {
 	refreshGen  uint64
 	status      statusLine
 	lastLoadErr error
+	// manualSeq is the load that "r" asked for (or joined, when a load was
+	// already in flight); its end is reported on the status line.
+	manualSeq uint64
+	// lastRefresh is when the last load succeeded, by Options.Now; the
+	// list pane shows it.
+	lastRefresh time.Time
 }
 
 // New builds the root model. It makes no call until the program runs Init.
@@ -180,8 +186,7 @@ func New(opts Options) *Model {
 func (m *Model) Init() tea.Cmd {
 	return tea.Batch(
 		tea.RequestBackgroundColor,
-		m.startLoad(),
-		m.scheduleRefresh(),
+		m.startLoad(), // also arms the refresh timer
 	)
 }
 

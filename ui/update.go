@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"charm.land/bubbles/v2/cursor"
 	"charm.land/bubbles/v2/key"
@@ -59,11 +60,12 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		if msg.gen != m.refreshGen {
 			return m, nil
 		}
-		next := m.scheduleRefresh()
-		if m.loading {
-			return m, next
+		if len(m.requests) > 0 {
+			// A load is in flight, or a change whose result starts a
+			// reload, so a refresh now would load everything twice.
+			return m, m.scheduleRefresh()
 		}
-		return m, tea.Batch(m.startLoad(), next)
+		return m, m.startLoad() // arms the next tick
 
 	case sitesLoadedMsg:
 		return m, m.handleLoaded(msg)
@@ -89,7 +91,7 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 // handlePaste sends pasted text to the focused input only.
 func (m *Model) handlePaste(msg tea.PasteMsg) tea.Cmd {
 	switch {
-	case m.confirm != nil || m.showHelp:
+	case m.tooSmall() || m.confirm != nil || m.showHelp:
 		return nil
 	case m.dialog != nil:
 		return m.dialog.update(msg, m)
@@ -103,10 +105,18 @@ func (m *Model) handlePaste(msg tea.PasteMsg) tea.Cmd {
 }
 
 // handleKey routes a key press to the top layer: help, confirmation,
-// dialog, filter input, then the list screen.
+// dialog, filter input, then the list screen. While the terminal is too
+// small to draw the screen only the quit keys act: the user cannot see what
+// any other key would change.
 func (m *Model) handleKey(msg tea.KeyPressMsg) tea.Cmd {
 	if msg.String() == "ctrl+c" {
 		return tea.Quit
+	}
+	if m.tooSmall() {
+		if key.Matches(msg, m.keys.Quit) {
+			return tea.Quit
+		}
+		return nil
 	}
 	switch {
 	case m.showHelp:
@@ -156,6 +166,11 @@ func (m *Model) handleFilterKey(msg tea.KeyPressMsg) tea.Cmd {
 // handleListKey runs the list screen's keys.
 func (m *Model) handleListKey(msg tea.KeyPressMsg) tea.Cmd {
 	k := m.keys
+	if key.Matches(msg, k.Filter, k.All, k.Sort, k.Refresh, k.Copy, k.Help, k.New, k.Edit, k.Toggle, k.Main, k.Delete) {
+		// A key that acts replaces the previous result, so an old "Saved"
+		// or refusal does not look like the result of this key.
+		m.clearStatus()
+	}
 	switch {
 	case key.Matches(msg, k.Quit):
 		return tea.Quit
@@ -196,11 +211,16 @@ func (m *Model) handleListKey(msg tea.KeyPressMsg) tea.Cmd {
 		m.setStatus(statusInfo, "Sorted by "+m.list.sortBy.String())
 		return nil
 	case key.Matches(msg, k.Refresh):
+		m.setStatus(statusInfo, "Refreshing…")
 		if m.loading {
-			m.setStatus(statusInfo, "Already refreshing")
+			// The load in flight is as fresh as a new one, so its end is
+			// reported instead of starting another.
+			m.manualSeq = m.loadSeq
 			return nil
 		}
-		return m.startLoad()
+		cmd := m.startLoad()
+		m.manualSeq = m.loadSeq
+		return cmd
 	case key.Matches(msg, k.Copy):
 		return m.copyID()
 	case key.Matches(msg, k.Help):
@@ -290,6 +310,10 @@ func (m *Model) handleLoaded(msg sitesLoadedMsg) tea.Cmd {
 		m.setStatus(statusSuccess, "Connected again")
 	}
 	m.lastLoadErr = nil
+	m.lastRefresh = m.now()
+	if msg.seq == m.manualSeq {
+		m.setStatus(statusSuccess, "Refreshed at "+m.lastRefresh.Format(time.TimeOnly))
+	}
 	m.setData(msg.sites, msg.servers, msg.transfers)
 	return nil
 }
@@ -302,30 +326,6 @@ func (m *Model) handleSaved(msg siteSavedMsg) tea.Cmd {
 		delete(m.pending, msg.id)
 	}
 	site := msg.site
-	code := safeText(site.Code)
-	if code == "" && known {
-		code = safeText(req.code)
-	}
-
-	switch msg.op {
-	case opCreate:
-		m.setStatus(statusSuccess, "Created "+code)
-		if m.dialog != nil && m.dialog.seq == msg.seq {
-			m.dialog = nil
-		}
-	case opEdit:
-		m.setStatus(statusSuccess, "Saved "+code)
-		if m.dialog != nil && m.dialog.seq == msg.seq {
-			m.dialog = nil
-		}
-	case opEnable:
-		m.setStatus(statusSuccess, "Enabled "+code)
-	case opDisable:
-		m.setStatus(statusSuccess, "Disabled "+code)
-	case opMakeMain:
-		m.setStatus(statusSuccess, code+" is now the main site")
-	}
-
 	// Show the returned site at once, then reload for everything it implies
 	// (another site lost the main flag, modified times changed).
 	// An older request's result must not replace what a newer change of
@@ -333,6 +333,36 @@ func (m *Model) handleSaved(msg siteSavedMsg) tea.Cmd {
 	stale := msg.seq < m.siteSeq[msg.id]
 	if site.ID != "" && !stale {
 		m.upsertSite(site)
+	}
+
+	// The site is named as the backend returned it, as the list now shows
+	// it, falling back to the name when the request was made.
+	label := ""
+	if site.Name != "" || site.Code != "" {
+		label = m.siteName(site)
+	} else if known {
+		label = req.label
+	}
+	switch msg.op {
+	case opCreate:
+		m.setStatus(statusSuccess, "Created "+label)
+		if m.dialog != nil && m.dialog.seq == msg.seq {
+			m.dialog = nil
+		}
+	case opEdit:
+		m.setStatus(statusSuccess, "Saved "+label)
+		if m.dialog != nil && m.dialog.seq == msg.seq {
+			m.dialog = nil
+		}
+	case opEnable:
+		m.setStatus(statusSuccess, "Enabled "+label)
+	case opDisable:
+		m.setStatus(statusSuccess, "Disabled "+label)
+	case opMakeMain:
+		m.setStatus(statusSuccess, label+" is now the main site")
+	}
+
+	if site.ID != "" && !stale {
 		m.list.selectedID = site.ID
 		m.rebuildRows()
 		if m.list.selectedID != site.ID && m.list.query != "" {
@@ -349,7 +379,7 @@ func (m *Model) handleSaved(msg siteSavedMsg) tea.Cmd {
 // handleDeleted drops the site and reloads the list.
 func (m *Model) handleDeleted(msg siteDeletedMsg) tea.Cmd {
 	delete(m.requests, msg.seq)
-	m.setStatus(statusSuccess, "Deleted "+safeText(msg.code))
+	m.setStatus(statusSuccess, "Deleted "+msg.label)
 	if i, ok := m.byID[msg.id]; ok {
 		sites := append([]model.Site{}, m.sites[:i]...)
 		sites = append(sites, m.sites[i+1:]...)
@@ -387,9 +417,9 @@ func (m *Model) handleFailed(msg apiFailedMsg) tea.Cmd {
 		return nil
 	}
 
-	code := ""
+	label := ""
 	if known {
-		code = req.code
+		label = req.label
 	}
 	if p, ok := m.pending[msg.id]; ok && p.seq == msg.seq {
 		delete(m.pending, msg.id)
@@ -400,8 +430,8 @@ func (m *Model) handleFailed(msg apiFailedMsg) tea.Cmd {
 		return nil
 	}
 	what := msg.op.String()
-	if code != "" {
-		what += " " + safeText(code)
+	if label != "" {
+		what += " " + label
 	}
 	m.setStatus(statusError, "Could not "+what+": "+text)
 	return nil
@@ -421,11 +451,12 @@ func errorText(err error) string {
 	return safeText(err.Error())
 }
 
-// changeBlockReason returns why the change keys do nothing, or "".
+// changeBlockReason returns why the change keys do nothing, or "": one
+// sentence without its full stop (blockSentence completes it).
 func (m *Model) changeBlockReason() string {
 	if m.opts.ReadOnly {
-		if m.opts.ReadOnlyReason != "" {
-			return m.opts.ReadOnlyReason
+		if reason := strings.TrimSpace(strings.TrimRight(strings.TrimSpace(m.opts.ReadOnlyReason), ".")); reason != "" {
+			return safeText(reason)
 		}
 		return "this session is read-only"
 	}
@@ -433,6 +464,12 @@ func (m *Model) changeBlockReason() string {
 	case "", "admin":
 		return ""
 	default:
-		return fmt.Sprintf("%s role cannot change sites: an admin must", safeText(role))
+		return fmt.Sprintf("the %s role cannot change sites: ask a workspace admin", safeText(role))
 	}
+}
+
+// blockSentence returns a block reason as a complete sentence: capital
+// first letter and a full stop.
+func blockSentence(reason string) string {
+	return upperFirst(reason) + "."
 }

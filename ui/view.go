@@ -3,11 +3,14 @@ package ui
 import (
 	"fmt"
 	"strings"
+	"time"
 
 	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
 	"github.com/charmbracelet/colorprofile"
+	"github.com/charmbracelet/x/ansi"
 
+	"accsyn-sites/model"
 	"accsyn-sites/theme"
 )
 
@@ -126,7 +129,7 @@ func (m *Model) render() string {
 	if m.width <= 0 || m.height <= 0 {
 		return ""
 	}
-	if m.width < minWidth || m.height < minHeight {
+	if m.tooSmall() {
 		return m.renderTooSmall()
 	}
 
@@ -175,47 +178,99 @@ func (m *Model) overlay(frame, box string) string {
 	return fitFrame(comp.Render(), m.width, m.height)
 }
 
+// tooSmall reports whether the terminal is too small to draw the screen or
+// its size is not known yet. Keys other than quit do nothing then.
+func (m *Model) tooSmall() bool {
+	return m.width < minWidth || m.height < minHeight
+}
+
 func (m *Model) renderTooSmall() string {
-	msg := fmt.Sprintf("Terminal too small: %dx%d. Make it at least %dx%d.", m.width, m.height, minWidth, minHeight)
+	msg := fmt.Sprintf("Terminal too small: %dx%d. Make it at least %dx%d. q quits.", m.width, m.height, minWidth, minHeight)
 	return fitFrame(m.styles.Warning.Render(wrapText(msg, m.width)), m.width, m.height)
 }
 
-// renderHeader draws the app, workspace, user and connection state.
+// minHeaderPath is the fewest cells the data path is shown in; below that
+// the header says only "(emulator)".
+const minHeaderPath = 12
+
+// renderHeader draws the app, workspace, user and connection state. When
+// the line is short the parts give way in this order: the data path (first
+// cut from the left, then dropped), the app name, "(emulator)", the
+// workspace; the user and role, and the connection state, stay longest. A
+// space always separates the state from what is left of it.
 func (m *Model) renderHeader() string {
 	s := m.styles
-	sep := s.HeaderDim.Render(" · ")
-	left := " " + s.App.Render("accsyn-sites")
-	ws := "workspace " + safeText(m.opts.Workspace)
-	if m.opts.Workspace == "" && m.identity.Workspace != "" {
-		ws = "workspace " + safeText(m.identity.Workspace)
-	}
-	left += sep + s.HeaderText.Render(ws)
-	if m.opts.Emulator {
-		where := "emulator"
-		if m.opts.DataDir != "" {
-			where += ": " + safeText(m.opts.DataDir)
-		}
-		left += " " + s.Warning.Render("("+where+")")
-	}
-	if m.identity.User != "" {
-		left += sep + s.HeaderText.Render(safeText(m.identity.User)) + " " + s.HeaderDim.Render("["+safeText(m.identity.Role)+"]")
-	}
-
-	var right string
+	var state string
 	switch m.conn {
 	case connConnected:
-		right = s.Success.Render("● connected")
+		state = s.Success.Render("● connected")
 	case connFailed:
-		right = s.Error.Render("✕ error")
+		state = s.Error.Render("✕ error")
 	default:
-		right = s.HeaderDim.Render("◌ connecting")
+		state = s.HeaderDim.Render("◌ connecting")
 	}
-	right += " "
+	// One leading space, at least one space before the state, one after.
+	room := m.width - width(state) - 3
 
-	// One space always separates the two sides, also when the left one is
-	// cut short.
-	rw := width(right) + 1
-	return fit(left, m.width-rw) + " " + right
+	ws := m.opts.Workspace
+	if ws == "" {
+		ws = m.identity.Workspace
+	}
+	var user string
+	if m.identity.User != "" {
+		user = s.HeaderText.Render(safeText(m.identity.User)) + " " + s.HeaderDim.Render("["+safeText(m.identity.Role)+"]")
+	}
+	path := safeText(m.opts.DataDir)
+	pathShown := m.opts.Emulator && path != ""
+
+	// line joins the parts kept. emulator is what follows the workspace:
+	// "" for nothing, otherwise "(emulator)" or "(emulator: path)".
+	line := func(app, workspace bool, emulator string) string {
+		var parts []string
+		if app {
+			parts = append(parts, s.App.Render("accsyn-sites"))
+		}
+		if workspace && ws != "" {
+			w := s.HeaderText.Render("workspace " + safeText(ws))
+			if emulator != "" {
+				w += " " + s.Warning.Render(emulator)
+			}
+			parts = append(parts, w)
+		} else if emulator != "" {
+			parts = append(parts, s.Warning.Render("(emulator)"))
+		}
+		if user != "" {
+			parts = append(parts, user)
+		}
+		return strings.Join(parts, s.HeaderDim.Render(" · "))
+	}
+	withPath := func(p string) string { return "(emulator: " + p + ")" }
+
+	emu := ""
+	if m.opts.Emulator {
+		emu = "(emulator)"
+	}
+	var left string
+	switch {
+	case pathShown && width(line(true, true, withPath(path))) <= room:
+		left = line(true, true, withPath(path))
+	case pathShown && room-width(line(true, true, withPath(""))) >= minHeaderPath:
+		// Cut the path from the left: its end names the directory.
+		keep := room - width(line(true, true, withPath("")))
+		left = line(true, true, withPath(ansi.TruncateLeft(path, width(path)-keep+1, "…")))
+	case width(line(true, true, emu)) <= room:
+		left = line(true, true, emu)
+	case width(line(false, true, emu)) <= room:
+		left = line(false, true, emu)
+	case width(line(false, true, "")) <= room:
+		left = line(false, true, "")
+	case user != "":
+		left = fit(line(false, false, ""), max(0, room))
+	default:
+		left = fit(line(false, true, ""), max(0, room))
+	}
+	gap := max(1, m.width-2-width(left)-width(state))
+	return " " + left + strings.Repeat(" ", gap) + state + " "
 }
 
 // renderFooter draws the key help and the status line.
@@ -261,15 +316,19 @@ func (m *Model) renderFooter() string {
 	return " " + helpLine + "\n " + status
 }
 
-// paneBox draws a rounded box of exactly w by h cells with a title in the
-// top border. Each content line is cut or padded to the inner width.
-func paneBox(s *theme.Styles, focused bool, title string, lines []string, w, h int, padding int) string {
+// paneBox draws a box of exactly w by h cells with a title in the top
+// border and an optional note in the bottom border. Each content line is cut
+// or padded to the inner width. The focused pane has a heavy border, not
+// only another colour, so focus shows on a monochrome screen too.
+func paneBox(s *theme.Styles, focused bool, title, note string, lines []string, w, h int, padding int) string {
 	if w < 2 || h < 2 {
 		return ""
 	}
 	border := s.Pane
+	chars := paneBorder
 	if focused {
 		border = s.PaneFocused
+		chars = paneBorderFocused
 	}
 	bs := lipgloss.NewStyle().Foreground(border.GetBorderTopForeground())
 	inner := w - 2
@@ -278,21 +337,50 @@ func paneBox(s *theme.Styles, focused bool, title string, lines []string, w, h i
 	if title != "" && inner > 4 {
 		titleText = " " + truncate(title, inner-3) + " "
 	}
-	top := bs.Render("╭") + s.PaneTitle.Render(titleText) + bs.Render(strings.Repeat("─", max(0, inner-width(titleText)))+"╮")
+	top := bs.Render(chars.topLeft) + s.PaneTitle.Render(titleText) +
+		bs.Render(strings.Repeat(chars.horizontal, max(0, inner-width(titleText)))+chars.topRight)
 
 	var b strings.Builder
 	b.WriteString(top)
 	pad := strings.Repeat(" ", padding)
+	side := bs.Render(chars.vertical)
 	for i := 0; i < h-2; i++ {
 		line := ""
 		if i < len(lines) {
 			line = lines[i]
 		}
 		b.WriteString("\n")
-		b.WriteString(bs.Render("│") + pad + fit(line, inner-2*padding) + pad + bs.Render("│"))
+		b.WriteString(side + pad + fit(line, inner-2*padding) + pad + side)
 	}
-	b.WriteString("\n" + bs.Render("╰"+strings.Repeat("─", inner)+"╯"))
+
+	// The note sits at the right of the bottom border, when it fits with
+	// room to spare for the corner lines.
+	noteText := ""
+	if note != "" && width(note)+4 <= inner {
+		noteText = " " + note + " "
+	}
+	b.WriteString("\n" + bs.Render(chars.bottomLeft+strings.Repeat(chars.horizontal, inner-width(noteText)-min(1, len(noteText)))))
+	if noteText != "" {
+		b.WriteString(s.Dim.Render(noteText) + bs.Render(chars.horizontal))
+	}
+	b.WriteString(bs.Render(chars.bottomRight))
 	return b.String()
+}
+
+// boxChars are the characters of a pane's border.
+type boxChars struct {
+	topLeft, topRight, bottomLeft, bottomRight, horizontal, vertical string
+}
+
+var (
+	paneBorder        = boxChars{"╭", "╮", "╰", "╯", "─", "│"}
+	paneBorderFocused = boxChars{"┏", "┓", "┗", "┛", "━", "┃"}
+)
+
+// paneFocused reports whether the pane has the focus, which no pane has
+// under a dialog or the help.
+func (m *Model) paneFocused(pane focusArea) bool {
+	return m.focus == pane && m.dialog == nil && m.confirm == nil && !m.showHelp
 }
 
 // renderList draws the list pane: only the rows that fit are rendered.
@@ -336,7 +424,11 @@ func (m *Model) renderList(w, h int) string {
 			lines = append(lines, m.renderRow(r, inner))
 		}
 	}
-	return paneBox(s, m.focus == focusList && m.dialog == nil && m.confirm == nil, title, lines, w, h, 0)
+	note := ""
+	if !m.lastRefresh.IsZero() {
+		note = "updated " + m.lastRefresh.Format(time.TimeOnly)
+	}
+	return paneBox(s, m.paneFocused(focusList), title, note, lines, w, h, 0)
 }
 
 // renderRow draws one site row, exactly w cells wide.
@@ -438,7 +530,7 @@ func (m *Model) renderDetail(w, h int) string {
 	if len(m.detail.lines) > inner && inner > 0 {
 		title += fmt.Sprintf(" · %d/%d", m.detail.offset+1, len(m.detail.lines))
 	}
-	return paneBox(m.styles, m.focus == focusDetail && m.dialog == nil && m.confirm == nil, title, lines, w, h, 1)
+	return paneBox(m.styles, m.paneFocused(focusDetail), title, "", lines, w, h, 1)
 }
 
 // renderHelp draws the full key help as a dialog.
@@ -451,14 +543,41 @@ func (m *Model) renderHelp() string {
 	b.WriteString(s.DialogTitle.Render("Keys"))
 	b.WriteString("\n\n")
 	b.WriteString(h.FullHelpView(m.keys.FullHelp()))
+	b.WriteString("\n\n")
+	b.WriteString(m.renderLegend(inner))
 	if reason := m.keys.blockReason; reason != "" {
 		b.WriteString("\n\n")
-		b.WriteString(s.Warning.Render(wrapText("Change keys are disabled: "+reason+".", inner)))
+		b.WriteString(s.Warning.Render(wrapText("Change keys are disabled. "+blockSentence(reason), inner)))
 	}
 	b.WriteString("\n\n")
 	b.WriteString(s.DialogHint.Render("In dialogs: enter next/save, shift+tab back, esc cancel. esc or ? closes this help."))
 	box := s.Dialog.Width(inner + 4).Render(wrapBlock(b.String(), inner))
 	return fitHeight(box, m.height)
+}
+
+// renderLegend explains the state symbols of sites and servers: two
+// columns when they fit in w cells, else one.
+func (m *Model) renderLegend(w int) string {
+	s := m.styles
+	const column = 24
+	lines := []string{s.Help.FullKey.Render("States of sites and servers")}
+	perLine := 1
+	if w >= 2*column {
+		perLine = 2
+	}
+	states := []model.SiteState{model.StateOnline, model.StateOffline, model.StateDisabled, model.StateDisabledOffline}
+	for i := 0; i < len(states); i += perLine {
+		var line string
+		for j, state := range states[i:min(i+perLine, len(states))] {
+			entry := s.StateDot(state) + " " + s.Help.FullDesc.Render(state.String())
+			if j < perLine-1 {
+				entry = fit(entry, column)
+			}
+			line += entry
+		}
+		lines = append(lines, line)
+	}
+	return strings.Join(lines, "\n")
 }
 
 // wrapBlock wraps each line of an already styled block to w cells.
