@@ -550,4 +550,16 @@ func TestRefreshKeyGivesFeedback(t *testing.T) {
 	hs.run(hs.m.startLoad())
 	hs.requireScreen("Sorted by status", "updated 14:04:03")
 	hs.rejectScreen("Refreshed at 14:04:03")
+
+	// A change that ends during the refresh keeps its result on the status
+	// line; its reload stands in for the refresh.
+	hs.selectCode("tokyo")
+	change := hs.update(keyPress("space"))
+	refresh := hs.update(keyPress("r"))
+	hs.run(change)
+	hs.run(refresh)
+	hs.requireScreen("✓ Disabled Tokyo")
+	if hs.m.manualSeq != 0 || len(hs.m.requests) != 0 {
+		t.Fatalf("refresh still awaited: manualSeq %d, requests %v", hs.m.manualSeq, hs.m.requests)
+	}
 }

@@ -140,8 +140,9 @@ type Model struct {
 	refreshGen  uint64
 	status      statusLine
 	lastLoadErr error
-	// manualSeq is the load that "r" asked for (or joined, when a load was
-	// already in flight); its end is reported on the status line.
+	// manualSeq is the load that "r" requested or joined, 0 when none is
+	// awaited. The first load that ends at or after it reports the refresh
+	// on the status line.
 	manualSeq uint64
 	// lastRefresh is when the last load succeeded, by Options.Now; the
 	// list pane shows it.

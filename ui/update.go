@@ -211,7 +211,7 @@ func (m *Model) handleListKey(msg tea.KeyPressMsg) tea.Cmd {
 		m.setStatus(statusInfo, "Sorted by "+m.list.sortBy.String())
 		return nil
 	case key.Matches(msg, k.Refresh):
-		m.setStatus(statusInfo, "Refreshing…")
+		m.setStatus(refreshingStatus.kind, refreshingStatus.text)
 		if m.loading {
 			// The load in flight is as fresh as a new one, so its end is
 			// reported instead of starting another.
@@ -295,6 +295,10 @@ func (m *Model) setQuery(q string) {
 	m.rebuildRows()
 }
 
+// refreshingStatus is the status line while a refresh requested with "r"
+// is in flight.
+var refreshingStatus = statusLine{kind: statusInfo, text: "Refreshing…"}
+
 // handleLoaded accepts the newest load and drops older ones.
 func (m *Model) handleLoaded(msg sitesLoadedMsg) tea.Cmd {
 	delete(m.requests, msg.seq)
@@ -311,8 +315,14 @@ func (m *Model) handleLoaded(msg sitesLoadedMsg) tea.Cmd {
 	}
 	m.lastLoadErr = nil
 	m.lastRefresh = m.now()
-	if msg.seq == m.manualSeq {
-		m.setStatus(statusSuccess, "Refreshed at "+m.lastRefresh.Format(time.TimeOnly))
+	if m.manualSeq != 0 && msg.seq >= m.manualSeq {
+		// A newer load may have replaced the one "r" started, for example
+		// the reload after a change. Its result is as fresh, but a change's
+		// result on the status line is kept.
+		m.manualSeq = 0
+		if m.status == refreshingStatus {
+			m.setStatus(statusSuccess, "Refreshed at "+m.lastRefresh.Format(time.TimeOnly))
+		}
 	}
 	m.setData(msg.sites, msg.servers, msg.transfers)
 	return nil
@@ -400,6 +410,7 @@ func (m *Model) handleFailed(msg apiFailedMsg) tea.Cmd {
 			return nil
 		}
 		m.loading = false
+		m.manualSeq = 0
 		m.lastLoadErr = msg.err
 		if msg.identity != nil {
 			m.identity, m.loggedIn = *msg.identity, true
