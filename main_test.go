@@ -300,11 +300,18 @@ func (s *tmuxSession) waitForText(text string) string {
 	return s.waitFor(fmt.Sprintf("%q", text), func(screen string) bool { return strings.Contains(screen, text) })
 }
 
+// paneBoundary is where the list pane's right border meets the detail
+// pane's left border; a focused pane has a heavy border.
+var paneBoundary = regexp.MustCompile(`[│┃][│┃]`)
+
 // listRow returns the list pane's row for the site named name, or "".
 func listRow(screen, name string) string {
 	for _, line := range strings.Split(screen, "\n") {
-		left, _, found := strings.Cut(line, "││")
-		if found && strings.Contains(left, " "+name+" ") {
+		at := paneBoundary.FindStringIndex(line)
+		if at == nil {
+			continue
+		}
+		if left := line[:at[0]]; strings.Contains(left, " "+name+" ") {
 			return left
 		}
 	}
@@ -325,15 +332,14 @@ func TestEndToEndInTmux(t *testing.T) {
 	s.waitForText("New site")
 	s.keys("-l", "Paris")
 	s.waitForText("the code will be paris")
-	// Huh moves focus with a command that runs after the key, so each
-	// field is awaited before typing, as a person reads the screen.
+	// Each field is awaited before typing, as a person reads the screen.
 	s.keys("Enter")
 	s.waitForText("┃ Code (optional)")
 	s.keys("Enter")
 	s.waitForText("┃ Description")
 	s.keys("-l", "Paris office")
 	s.keys("Enter")
-	screen = s.waitForText("Created paris")
+	screen = s.waitForText("Created Paris")
 	if !strings.Contains(screen, "Sites (7 of 9)") {
 		t.Errorf("the count did not grow after the create:\n%s", screen)
 	}
@@ -345,7 +351,7 @@ func TestEndToEndInTmux(t *testing.T) {
 	}
 
 	s.keys("Space")
-	screen = s.waitForText("Disabled paris")
+	screen = s.waitForText("Disabled Paris")
 	if row := listRow(screen, "Paris"); !strings.Contains(row, "✕") {
 		t.Errorf("the row does not show disabled and offline: %q", row)
 	}
@@ -354,16 +360,16 @@ func TestEndToEndInTmux(t *testing.T) {
 	}
 
 	s.keys("d")
-	s.waitForText("Delete paris?")
+	s.waitForText("Delete Paris?")
 	s.keys("Enter")
-	screen = s.waitFor("the delete question to close", func(screen string) bool { return !strings.Contains(screen, "Delete paris?") })
+	screen = s.waitFor("the delete question to close", func(screen string) bool { return !strings.Contains(screen, "Delete Paris?") })
 	if listRow(screen, "Paris") == "" {
 		t.Fatalf("enter alone deleted the site:\n%s", screen)
 	}
 	s.keys("d")
-	s.waitForText("Delete paris?")
+	s.waitForText("Delete Paris?")
 	s.keys("y")
-	screen = s.waitForText("Deleted paris")
+	screen = s.waitForText("Deleted Paris")
 	if listRow(screen, "Paris") != "" || !strings.Contains(screen, "Sites (6 of 8)") {
 		t.Errorf("the site is still listed after the delete:\n%s", screen)
 	}
