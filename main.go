@@ -208,6 +208,13 @@ func (b *backend) uiOptions(bf *backendFlags, logger *log.Logger) ui.Options {
 	}
 }
 
+// sshUIOptions leaves the server's data directory out of the header that
+// SSH clients see: it is a path on the server, of no use to them.
+func sshUIOptions(opts ui.Options) ui.Options {
+	opts.DataDir = ""
+	return opts
+}
+
 // resolveDataDir returns dir, or the XDG data directory of the application,
 // and creates it with mode 0700.
 func resolveDataDir(dir string) (string, error) {
@@ -476,7 +483,7 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 		MaxSessions:    *maxSessions,
 		IdleTimeout:    *idleTimeout,
 		ReadOnly:       *readOnly,
-		UI:             be.uiOptions(&bf, logger.WithPrefix("ui")),
+		UI:             sshUIOptions(be.uiOptions(&bf, logger.WithPrefix("ui"))),
 		Logger:         logger.WithPrefix("ssh"),
 	})
 	if err != nil {

@@ -297,7 +297,7 @@ func (m *Model) deleteRefusal(site model.Site) string {
 		return code + " is the main site: make another site main (m) before deleting it"
 	}
 	if n := len(m.serversBySite[site.ID]); n > 0 {
-		return fmt.Sprintf("%s has %s assigned: move them to another site first", code, plural(n, "server", "servers"))
+		return fmt.Sprintf("%s has %s assigned: move %s to another site first", code, plural(n, "server", "servers"), pick(n, "it", "them"))
 	}
 	if n := len(m.activeTransfersOf(site.ID)); n > 0 {
 		return fmt.Sprintf("%s is involved in %s: wait for %s to finish or abort %s first",

@@ -190,7 +190,7 @@ func TestDeleteRefusalsBeforeAnyCall(t *testing.T) {
 		want string
 	}{
 		{"hq", "HQ is the main site: make another site main (m) before deleting it"},
-		{"london", "London has 1 server assigned: move them to another site first"},
+		{"london", "London has 1 server assigned: move it to another site first"},
 		{"stockholm", "Stockholm is involved in 1 active transfer: wait for it to finish or abort it first"},
 		{"accsyn", "accsyn is a built-in site: it cannot be deleted"},
 	}

@@ -439,3 +439,11 @@ func TestOpeningDialogClearsOldResult(t *testing.T) {
 	hs.press("?")
 	hs.rejectScreen("HQ is the main site")
 }
+
+func TestLongPastedNameKeptWhole(t *testing.T) {
+	hs, _ := adminHarness(t, 120, 40)
+	hs.press("n")
+	long := strings.Repeat("a", 100)
+	hs.send(tea.PasteMsg{Content: long})
+	hs.requireScreen("is 100 characters")
+}

@@ -12,6 +12,11 @@ import (
 	"accsyn-sites/theme"
 )
 
+// maxIdentInput caps what a name or code field takes. It is far above the
+// 32 characters the rules allow, so an over-long paste is kept whole and the
+// error states its real length.
+const maxIdentInput = 256
+
 // formValues are the texts typed into a site dialog. The form fields write
 // into them, so a rebuilt form keeps everything typed.
 type formValues struct {
@@ -95,7 +100,7 @@ func (d *formDialog) build(m *Model) tea.Cmd {
 		name := huh.NewInput().
 			Key("name").
 			Title("Name").
-			CharLimit(model.MaxNameLength * 2).
+			CharLimit(maxIdentInput).
 			Value(&v.Name).
 			Validate(model.ValidateName)
 		if !compact {
@@ -112,7 +117,7 @@ func (d *formDialog) build(m *Model) tea.Cmd {
 			Key("code").
 			Title("Code (optional)").
 			Description(d.codeHint).
-			CharLimit(model.MaxNameLength * 2).
+			CharLimit(maxIdentInput).
 			Value(&v.Code).
 			Validate(validateOptionalCode)
 		fields = append(fields, d.codeInput)

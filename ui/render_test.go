@@ -427,3 +427,22 @@ func TestHelpExplainsStateSymbols(t *testing.T) {
 			"✕ disabled · offline", "closes")
 	}
 }
+
+func TestFooterKeepsHelpAndQuit(t *testing.T) {
+	for _, w := range []int{60, 80, 100, 120} {
+		hs, _ := adminHarness(t, w, 24)
+		lines := strings.Split(hs.screen(), "\n")
+		var footer string
+		for _, l := range lines {
+			if strings.Contains(l, "move") && strings.Contains(l, "•") {
+				footer = l
+			}
+		}
+		if !strings.Contains(footer, "? help") || !strings.Contains(footer, "q quit") {
+			t.Errorf("at %d columns the footer %q lacks ? help or q quit", w, footer)
+		}
+		if strings.Contains(footer, "…") {
+			t.Errorf("at %d columns the footer is cut: %q", w, footer)
+		}
+	}
+}

@@ -273,6 +273,19 @@ func (m *Model) renderHeader() string {
 	return " " + left + strings.Repeat(" ", gap) + state + " "
 }
 
+// shortHelpLine renders the footer's key help. When it is too wide, keys
+// are dropped from the middle so that "? help" and "q quit" always show.
+func (m *Model) shortHelpLine() string {
+	bindings := m.keys.ShortHelp()
+	line := m.help.ShortHelpView(bindings)
+	for len(bindings) > 3 && (strings.HasSuffix(ansi.Strip(line), "…") || width(line) > m.width-2) {
+		keep := len(bindings) - 2
+		bindings = append(bindings[:keep-1:keep-1], bindings[keep:]...)
+		line = m.help.ShortHelpView(bindings)
+	}
+	return line
+}
+
 // renderFooter draws the key help and the status line.
 func (m *Model) renderFooter() string {
 	s := m.styles
@@ -282,7 +295,7 @@ func (m *Model) renderFooter() string {
 			s.Help.ShortSeparator.Render(" • ") + s.Help.ShortKey.Render("esc") + " " + s.Help.ShortDesc.Render("clear") +
 			s.Help.ShortSeparator.Render(" • ") + s.Help.ShortKey.Render("↑/↓") + " " + s.Help.ShortDesc.Render("move")
 	} else {
-		helpLine = m.help.ShortHelpView(m.keys.ShortHelp())
+		helpLine = m.shortHelpLine()
 	}
 
 	var status string
