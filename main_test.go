@@ -568,3 +568,15 @@ func TestUnknownFlagPointsToHelp(t *testing.T) {
 		t.Errorf("stderr = %q, want %q", errOut.String(), want)
 	}
 }
+
+func TestSSHSessionsHideDataDir(t *testing.T) {
+	be := &backend{workspace: "acme", dataDir: "/srv/accsyn-sites"}
+	bf := backendFlags{refresh: time.Second}
+	opts := sshUIOptions(be.uiOptions(&bf, nil))
+	if opts.DataDir != "" {
+		t.Errorf("SSH sessions get the data directory %q", opts.DataDir)
+	}
+	if opts.Workspace != "acme" || opts.Refresh != time.Second {
+		t.Errorf("sshUIOptions lost other settings: %+v", opts)
+	}
+}
