@@ -736,3 +736,60 @@ func TestStoreFaultIsException(t *testing.T) {
 		t.Errorf("a failed create shows in find: %v", codesOf(got))
 	}
 }
+
+// transferStatusByName returns the status of every transfer by name.
+func transferStatusByName(t *testing.T, c *apiClient) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	for _, tr := range mustOK(t, c.call(http.MethodGet, "transfer/find", nil)).list(t) {
+		out[tr["name"].(string)] = tr["status"].(string)
+	}
+	return out
+}
+
+func TestDisablingSitePausesItsTransfers(t *testing.T) {
+	e, srv := newTestEmulator(t, SeedDemo)
+	admin := login(t, srv, userWithRole(t, e, RoleAdmin))
+	london := admin.siteByCode("london")
+	tokyo := admin.siteByCode("tokyo")
+	shared, err := e.AddTransfer(model.Transfer{Name: "london to tokyo", Source: "site:" + london["id"].(string),
+		Destination: "site:" + tokyo["id"].(string), Status: model.TransferRunning, Progress: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	setStatus := func(site map[string]any, status string) {
+		mustOK(t, admin.call(http.MethodPut, "site/edit", map[string]any{"id": site["id"], "data": map[string]any{"status": status}}))
+	}
+
+	before := transferStatusByName(t, admin)
+	var londonOnly string
+	for name, status := range before {
+		if status == model.TransferRunning && name != shared.Name {
+			londonOnly = name
+		}
+	}
+	if londonOnly == "" {
+		t.Fatalf("the demo seed has no running transfer besides ours: %v", before)
+	}
+
+	setStatus(london, model.StatusDisabled)
+	setStatus(tokyo, model.StatusDisabled)
+	after := transferStatusByName(t, admin)
+	if after[londonOnly] != model.TransferPaused || after[shared.Name] != model.TransferPaused {
+		t.Fatalf("after disabling london and tokyo: %v, want both transfers paused", after)
+	}
+
+	setStatus(london, model.StatusEnabled)
+	after = transferStatusByName(t, admin)
+	if after[londonOnly] != model.TransferRunning {
+		t.Errorf("after enabling london its transfer is %s, want running", after[londonOnly])
+	}
+	if after[shared.Name] != model.TransferPaused {
+		t.Errorf("the transfer to the still disabled tokyo is %s, want paused", after[shared.Name])
+	}
+
+	setStatus(tokyo, model.StatusEnabled)
+	if status := transferStatusByName(t, admin)[shared.Name]; status != model.TransferRunning {
+		t.Errorf("after enabling both sites the shared transfer is %s, want running", status)
+	}
+}

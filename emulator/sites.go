@@ -283,12 +283,24 @@ func (e *Emulator) editSite(c *call) (any, error) {
 			}
 			return err
 		}
+		var held []model.Transfer
+		if site.Status != old.Status {
+			var err error
+			if held, err = e.holdTransfers(tx, site); err != nil {
+				return err
+			}
+		}
 		result = newSiteRecord(site, false)
 		apply = func() {
 			if demoted != nil {
 				e.sites[e.siteIndex[demoted.site.ID]] = demoted
 			}
 			e.sites[e.siteIndex[site.ID]] = result
+			for _, t := range held {
+				if i, ok := e.transferIndex(t.ID); ok {
+					e.transfers[i] = t
+				}
+			}
 		}
 		return nil
 	}, func() {
@@ -367,4 +379,48 @@ func (e *Emulator) deleteBlockers(site model.Site) []string {
 		}
 	}
 	return reasons
+}
+
+// holdTransfers applies a site's new status to the transfers that involve
+// it, the emulator's model of "disabling a site cuts off its jobs until it
+// is enabled again": disabling pauses its init, waiting and running
+// transfers, and enabling resumes its paused transfers as running unless
+// another site they involve is still disabled. A transfer paused for
+// another reason is resumed too, because the emulator keeps no reason.
+// It returns the changed transfers for the caller to apply after commit.
+// The caller holds e.writeMu.
+func (e *Emulator) holdTransfers(tx *sql.Tx, site model.Site) ([]model.Transfer, error) {
+	var changed []model.Transfer
+	for _, t := range e.transfers {
+		if !t.Involves(site.ID, e.servers) {
+			continue
+		}
+		switch {
+		case !site.Enabled() && (t.Status == model.TransferInit || t.Status == model.TransferWaiting || t.Status == model.TransferRunning):
+			t.Status = model.TransferPaused
+		case site.Enabled() && t.Status == model.TransferPaused && !e.involvesDisabledSite(t, site.ID):
+			t.Status = model.TransferRunning
+		default:
+			continue
+		}
+		if _, err := tx.Exec(`UPDATE transfers SET status = ? WHERE id = ?`, t.Status, string(t.ID)); err != nil {
+			return nil, fmt.Errorf("update transfer %s: %w", t.Name, err)
+		}
+		changed = append(changed, t)
+	}
+	return changed, nil
+}
+
+// involvesDisabledSite reports whether a live site other than except that
+// the transfer involves is disabled. The caller holds e.writeMu.
+func (e *Emulator) involvesDisabledSite(t model.Transfer, except model.ID) bool {
+	for _, r := range e.sites {
+		if r.archived || r.site.ID == except || r.site.Enabled() {
+			continue
+		}
+		if t.Involves(r.site.ID, e.servers) {
+			return true
+		}
+	}
+	return false
 }
