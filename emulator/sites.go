@@ -283,10 +283,10 @@ func (e *Emulator) editSite(c *call) (any, error) {
 			}
 			return err
 		}
-		var held []model.Transfer
+		var heldTransfers []model.Transfer
 		if site.Status != old.Status {
 			var err error
-			if held, err = e.holdTransfers(tx, site); err != nil {
+			if heldTransfers, err = e.holdTransfers(tx, site); err != nil {
 				return err
 			}
 		}
@@ -296,7 +296,7 @@ func (e *Emulator) editSite(c *call) (any, error) {
 				e.sites[e.siteIndex[demoted.site.ID]] = demoted
 			}
 			e.sites[e.siteIndex[site.ID]] = result
-			for _, t := range held {
+			for _, t := range heldTransfers {
 				if i, ok := e.transferIndex(t.ID); ok {
 					e.transfers[i] = t
 				}
@@ -382,9 +382,9 @@ func (e *Emulator) deleteBlockers(site model.Site) []string {
 }
 
 // holdTransfers applies a site's new status to the transfers that involve
-// it, the emulator's model of "disabling a site cuts off its jobs until it
-// is enabled again": disabling pauses its init, waiting and running
-// transfers, and enabling resumes its paused transfers as running unless
+// it. This is how the emulator models a disabled site cutting off its jobs
+// until it is enabled again. Disabling pauses its init, waiting and running
+// transfers. Enabling resumes its paused transfers as running, unless
 // another site they involve is still disabled. A transfer paused for
 // another reason is resumed too, because the emulator keeps no reason.
 // It returns the changed transfers for the caller to apply after commit.
