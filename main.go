@@ -195,7 +195,7 @@ func findUser(users []emulator.User, role string) (emulator.User, error) {
 }
 
 // uiOptions returns the UI settings for this backend. Each call may take as
-// long as the client allows for connecting and answering.
+// long as the client's connect and response timeouts together.
 func (b *backend) uiOptions(bf *backendFlags, logger *log.Logger) ui.Options {
 	return ui.Options{
 		Backend:     b.client,
@@ -401,7 +401,7 @@ func runEmulator(args []string, stdout, stderr io.Writer) int {
 	logger := log.NewWithOptions(stderr, log.Options{ReportTimestamp: true, Prefix: "emulator"})
 	opts.Logger = logger
 
-	// Catch signals before the banner tells anyone the emulator is up.
+	// Catch signals before the banner announces that the emulator is up.
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	srv, err := emulator.Start(opts, *listen)

@@ -191,7 +191,7 @@ func BenchmarkStartupToFirstFrame(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		if err := waitForOutput(tty, "MAIN", 30*time.Second); err != nil {
+		if err := waitForOutput(tty, "MAIN", pollTimeout); err != nil {
 			b.Fatal(err)
 		}
 		cmd.Process.Kill()
@@ -278,21 +278,33 @@ func (s *tmuxSession) keys(keys ...string) {
 	s.run(append([]string{"send-keys", "-t", "e2e"}, keys...)...)
 }
 
-// waitFor polls the screen until match accepts it, and fails with the last
-// screen after 30 seconds.
-func (s *tmuxSession) waitFor(what string, match func(screen string) bool) string {
-	s.t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		screen := s.screen()
-		if match(screen) {
-			return screen
-		}
+// pollTimeout bounds every wait in these tests. It is generous because the
+// machines that run them are shared and may be slow.
+const pollTimeout = 30 * time.Second
+
+// pollUntil calls done every 100 ms until it returns true, and fails the
+// test with describe's text after pollTimeout.
+func pollUntil(t testing.TB, done func() bool, describe func() string) {
+	t.Helper()
+	deadline := time.Now().Add(pollTimeout)
+	for !done() {
 		if time.Now().After(deadline) {
-			s.t.Fatalf("timed out waiting for %s; the screen:\n%s", what, screen)
+			t.Fatal(describe())
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+}
+
+// waitFor polls the screen until match accepts it, and fails with the last
+// screen after pollTimeout.
+func (s *tmuxSession) waitFor(what string, match func(screen string) bool) string {
+	s.t.Helper()
+	var screen string
+	pollUntil(s.t, func() bool {
+		screen = s.screen()
+		return match(screen)
+	}, func() string { return fmt.Sprintf("timed out waiting for %s; the screen:\n%s", what, screen) })
+	return screen
 }
 
 func (s *tmuxSession) waitForText(text string) string {
@@ -375,13 +387,9 @@ func TestEndToEndInTmux(t *testing.T) {
 	}
 
 	s.keys("q")
-	deadline := time.Now().Add(30 * time.Second)
-	for exec.Command("tmux", "-L", s.socket, "has-session", "-t", "e2e").Run() == nil {
-		if time.Now().After(deadline) {
-			t.Fatalf("q did not end the program; the screen:\n%s", s.screen())
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	pollUntil(t, func() bool {
+		return exec.Command("tmux", "-L", s.socket, "has-session", "-t", "e2e").Run() != nil
+	}, func() string { return "q did not end the program; the screen:\n" + s.screen() })
 }
 
 // startWithStderr starts cmd with stderr copied into a buffer the test can
@@ -417,18 +425,15 @@ func startWithStderr(t *testing.T, cmd *exec.Cmd) func() string {
 	}
 }
 
+// waitForLog polls read until pattern matches, and returns the submatches.
 func waitForLog(t *testing.T, read func() string, pattern *regexp.Regexp) []string {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		if m := pattern.FindStringSubmatch(read()); m != nil {
-			return m
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no log line matching %s; stderr:\n%s", pattern, read())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	var match []string
+	pollUntil(t, func() bool {
+		match = pattern.FindStringSubmatch(read())
+		return match != nil
+	}, func() string { return fmt.Sprintf("no output matching %s; got:\n%s", pattern, read()) })
+	return match
 }
 
 // waitExit waits for cmd to end and returns its exit status.
@@ -439,8 +444,8 @@ func waitExit(t *testing.T, cmd *exec.Cmd) int {
 	select {
 	case <-done:
 		return cmd.ProcessState.ExitCode()
-	case <-time.After(30 * time.Second):
-		t.Fatal("the process did not exit within 30 s of the signal")
+	case <-time.After(pollTimeout):
+		t.Fatalf("the process did not exit within %s of the signal", pollTimeout)
 		return -1
 	}
 }
@@ -489,7 +494,7 @@ func TestServeStopsOnSIGTERM(t *testing.T) {
 		User:            "operator",
 		Auth:            []ssh.AuthMethod{ssh.PublicKeys(signer)},
 		HostKeyCallback: ssh.InsecureIgnoreHostKey(),
-		Timeout:         30 * time.Second,
+		Timeout:         pollTimeout,
 	})
 	if err != nil {
 		t.Fatalf("ssh to %s: %v", addr, err)

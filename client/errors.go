@@ -109,10 +109,10 @@ func (e *Error) Error() string {
 	return b.String()
 }
 
-// backendAdvised reports whether msg is the backend's own refusal that
-// already says what to do, written as "problem: what to do", so the
-// client's generic hint would only repeat it. Only kinds whose message comes
-// from the backend qualify.
+// backendAdvised reports whether msg is a backend rejection that already
+// contains advice, written as "problem: what to do". The client's generic
+// hint would only repeat it. Only kinds whose message comes from the backend
+// qualify.
 func (e *Error) backendAdvised(msg string) bool {
 	switch e.Kind {
 	case KindForbidden, KindTooLarge:

@@ -82,8 +82,8 @@ func (e *Emulator) AddServer(s model.Server) (model.Server, error) {
 }
 
 // SetServerStatus changes a server's status. A server set offline gets a
-// last check-in older than the 15 minutes after which accsyn shows it
-// offline; one set online is shown with a recent check-in.
+// last check-in older than 15 minutes, the age at which accsyn shows a
+// server offline. A server set online is shown with a recent check-in.
 func (e *Emulator) SetServerStatus(id model.ID, status string) error {
 	id = model.ID(model.StripObjectID(string(id)))
 	if err := checkStatus("server", status, serverStatuses); err != nil {
@@ -121,9 +121,9 @@ func (e *Emulator) SetServerStatus(id model.ID, status string) error {
 }
 
 // AddTransfer stores a new transfer and returns it as stored. An empty ID,
-// Created or Status is filled in (status "running"); an empty Name or Code
-// is made from the other; empty SourceHR and DestinationHR name the site or
-// server the endpoint refers to.
+// Created or Status is filled in, the status as "running". An empty Name or
+// Code is made from the other. Empty SourceHR and DestinationHR are set to
+// the code of the site or server the endpoint refers to.
 func (e *Emulator) AddTransfer(t model.Transfer) (model.Transfer, error) {
 	now := model.NewTime(e.now())
 	t.ID = model.ID(model.StripObjectID(string(t.ID)))

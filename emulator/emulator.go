@@ -1,8 +1,8 @@
 // Package emulator is an accsyn-compatible backend for offline use, demos and
 // tests. It serves the accsyn API v3 calls for sites (read and write),
-// servers and transfers (read), entity types and attributes, with users,
-// roles, sessions, the site rules and a query language, over a SQLite store
-// in which every acknowledged change is durable.
+// servers and transfers (read), entity types and attributes. It has users,
+// roles, sessions, the site rules and the query language, over a SQLite
+// store in which every acknowledged change is durable.
 //
 // Choices where accsyn's behaviour is not documented:
 //   - Errors carry an HTTP status with the {"message": ...} envelope: 400 bad

@@ -483,8 +483,8 @@ func (e *Emulator) checkSession(session string, user User) error {
 	if session == "" {
 		return fail(http.StatusUnauthorized, "the event has no session: log in again (PUT %s) and send its session_id", loginPath)
 	}
-	// NOTE: sessions never expire; a real workspace ends them after some
-	// idle time, so a client must be ready to log in again on a 401.
+	// NOTE: sessions never expire here. A real workspace ends them after
+	// some idle time, so a client must be ready to log in again on a 401.
 	e.mu.RLock()
 	owner, ok := e.sessions[session]
 	e.mu.RUnlock()

@@ -48,7 +48,7 @@ func IsBuiltinCode(code string) bool {
 	return code == BuiltinAccsyn || code == BuiltinRoaming
 }
 
-// SiteState is the state of a site as an administrator sees it, combining the
+// SiteState is the state of a site shown to an administrator. It combines the
 // site's status with whether any of its servers is online.
 type SiteState int
 

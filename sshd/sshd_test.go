@@ -620,9 +620,9 @@ func TestCtrlZKeepsSessionRunning(t *testing.T) {
 	// ctrl+z as the client's terminal sends it.
 	term.send("\x1a")
 	// A suspend request as the program gets it when a model returns
-	// tea.Suspend. It goes through the session's message filter; without
+	// tea.Suspend. It goes through the session's message filter. Without
 	// the filter, Bubble Tea would stop the whole server process with
-	// SIGTSTP, which the parent test sees.
+	// SIGTSTP, which the parent test detects.
 	ts.onlyProgram(t).Send(tea.SuspendMsg{})
 
 	// Only a running program opens the help overlay, titled Keys.

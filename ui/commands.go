@@ -255,8 +255,8 @@ func (m *Model) deleteSite(site model.Site) (uint64, tea.Cmd) {
 	return seq, tea.Batch(call, m.startSpinner())
 }
 
-// The log functions below run inside the commands, once the backend has
-// answered, because Update does no I/O and a log file is I/O. The charm
+// The log functions below run inside the commands, after the backend's
+// response, because Update does no I/O and a log file is I/O. The charm
 // logger serialises writes, so commands running at the same time may share it.
 
 // changedLogText is the log message of each successful change.
@@ -274,7 +274,8 @@ func logChanged(logger *log.Logger, op changeOp, code string, id model.ID) {
 	logger.Info(changedLogText[op], "code", code, "id", id)
 }
 
-// logChangeFailed logs a change the backend rejected or never answered.
+// logChangeFailed logs a change that the backend rejected or that failed
+// before a response arrived.
 // The error text comes from the client, which keeps the API key out of it.
 func logChangeFailed(logger *log.Logger, op changeOp, code string, id model.ID, err error) {
 	logger.Error("site change failed", "op", op.String(), "code", code, "id", id, "err", errorText(err))

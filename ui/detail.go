@@ -21,9 +21,9 @@ type detailPane struct {
 }
 
 // detailLine is one line of the detail pane. Most lines are finished text.
-// A line with a time in since ends in how long ago that was ("2m ago"),
-// which depends on the clock when the frame is drawn, so the line keeps its
-// label and value apart and render joins them with the relative time.
+// A line with a time in since ends in how long ago that was ("2m ago").
+// That text depends on the clock when the frame is drawn, so the line keeps
+// its label and value apart and render joins them with the relative time.
 type detailLine struct {
 	text  string // the finished line, or the rendered label when since is set
 	value string // the value before the relative time

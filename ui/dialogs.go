@@ -279,11 +279,11 @@ var (
 	prevFieldCmd = reflect.ValueOf(tea.Cmd(huh.PrevField)).Pointer()
 )
 
-// moveFocusNow applies a focus move that a key asked for before the next
-// key is read. A Huh field answers enter, tab or shift+tab with a command
-// that moves the focus, and Bubble Tea runs commands after the keys already
-// read, so without this the keys typed right after enter (a paste-like
-// burst, or a fast typist) land in the field being left. The move runs
+// moveFocusNow applies a focus move that a key requested before the next
+// key is read. A Huh field returns a command that moves the focus on enter,
+// tab or shift+tab, and Bubble Tea runs commands after the keys already
+// read. Without this, keys typed right after enter (a pasted burst, or a
+// fast typist) land in the field being left. The move runs
 // here only when the command is huh.NextField or huh.PrevField itself:
 // those only return a message and do no I/O. Any other command is returned
 // to run as usual.
@@ -428,8 +428,8 @@ func (d *formDialog) view(spin string) string {
 // confirms: enter, "n" and esc cancel, so enter alone never deletes.
 type confirmDialog struct {
 	question string
-	// warnings come first, in the warning colour: what the user may not
-	// expect. lines say what the action does.
+	// warnings are shown first, in the warning colour: effects the user may
+	// not expect. lines describe what the action does.
 	warnings []string
 	lines    []string
 	yes      string

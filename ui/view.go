@@ -194,9 +194,9 @@ func (m *Model) renderTooSmall() string {
 const minHeaderPath = 12
 
 // renderHeader draws the app, workspace, user and connection state. When
-// the line is short the parts give way in this order: the data path (first
-// cut from the left, then dropped), the app name, "(emulator)", the
-// workspace; the user and role, and the connection state, stay longest. A
+// the line is short, parts are dropped in this order: the data path (first
+// cut from the left), the app name, "(emulator)" and the workspace. The user
+// and role and the connection state stay longest. A
 // space always separates the state from what is left of it.
 func (m *Model) renderHeader() string {
 	s := m.styles
